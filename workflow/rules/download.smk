@@ -1,0 +1,17 @@
+# Download stage: every file declared in config.downloads, mirror first, sha256 checked.
+
+
+rule download:
+    output:
+        "results/download/{path}",
+    log:
+        "logs/download/{path}.log",
+    params:
+        entry=download_entry,
+        mirrors=config.get("mirrors", []),
+        timeout=config.get("download", {}).get("timeout_s", 60),
+        retries=config.get("download", {}).get("retries", 3),
+    conda:
+        "../../envs/pipeline.yaml"
+    script:
+        "../scripts/download.py"

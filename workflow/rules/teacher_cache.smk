@@ -1,0 +1,1 @@
+# stage: teacher_cache
