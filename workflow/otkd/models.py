@@ -112,26 +112,38 @@ def resolve_model(spec: str, *, models_dir: str | Path | None = None) -> Path:
     return _hub_dir(spec)
 
 
-def load_model(spec: str, *, models_dir: str | Path | None = None):
-    """Load ``(model, tokenizer)`` for a spec; the tokenizer pads and truncates nothing itself.
+def load_tokenizer(spec: str, *, models_dir: str | Path | None = None):
+    """Load the tokenizer of a spec; it pads and truncates nothing itself.
 
     Some packaged tokenizers (the teacher's) bake fixed padding to 128 into
     tokenizer.json; it is switched off here so callers control padding.
     """
-    from transformers import AutoModel, AutoTokenizer
+    from transformers import AutoTokenizer
 
     path = resolve_model(spec, models_dir=models_dir)
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
-        model = AutoModel.from_pretrained(path)
     except (OSError, ValueError) as exc:
-        raise PipelineError(f"model spec {spec!r}: cannot load {path}: {exc}") from exc
+        raise PipelineError(f"model spec {spec!r}: cannot load tokenizer of {path}: {exc}") from exc
     backend = getattr(tokenizer, "backend_tokenizer", None) or getattr(
         tokenizer, "_tokenizer", None
     )
     if backend is not None:
         backend.no_padding()
         backend.no_truncation()
+    return tokenizer
+
+
+def load_model(spec: str, *, models_dir: str | Path | None = None):
+    """Load ``(model, tokenizer)`` for a spec (tokenizer as :func:`load_tokenizer`)."""
+    from transformers import AutoModel
+
+    tokenizer = load_tokenizer(spec, models_dir=models_dir)
+    path = resolve_model(spec, models_dir=models_dir)
+    try:
+        model = AutoModel.from_pretrained(path)
+    except (OSError, ValueError) as exc:
+        raise PipelineError(f"model spec {spec!r}: cannot load {path}: {exc}") from exc
     model.eval()
     return model, tokenizer
 

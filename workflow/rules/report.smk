@@ -1,1 +1,100 @@
-# stage: report
+# Report stage: results table, comparisons against KL, summary, figures, runtime table
+# (otkd.report). Final outputs are marked for `snakemake --report report.html`.
+
+
+def report_config():
+    """The config keys the tables need: languages, groups, stats, seed, evaluation."""
+    keys = ["languages", "groups", "stats", "seed", "evaluation"]
+    return {key: config[key] for key in keys if key in config}
+
+
+def report_train_runs():
+    """Checkpoint directories of every trained run; their train logs lie beside them."""
+    return expand("results/train/{arm}/seed{seed}/model", arm=ARMS, seed=SEEDS)
+
+
+def report_rule_names(wildcards):
+    """Every rule name of the workflow, to split benchmark file names into rule and
+    wildcards."""
+    return sorted(rule.name for rule in workflow.rules)
+
+
+rule build_tables:
+    input:
+        metrics=expand("results/evaluate/{model}/metrics.tsv", model=EVAL_MODELS),
+        perquery=expand("results/evaluate/{model}/perquery.tsv", model=EVAL_MODELS),
+    output:
+        table=report(
+            "results/table.tsv", caption="../report/table.rst", category="Tables"
+        ),
+        comparison=report(
+            "results/comparison.tsv",
+            caption="../report/comparison.rst",
+            category="Tables",
+        ),
+        summary=report(
+            "results/summary.md", caption="../report/summary.rst", category="Tables"
+        ),
+    log:
+        "logs/report/build_tables.log",
+    benchmark:
+        "results/benchmarks/report/build_tables.tsv"
+    conda:
+        "../../envs/pipeline.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        config=report_config(),
+    script:
+        "../scripts/build_tables.py"
+
+
+rule plot_figures:
+    input:
+        table="results/table.tsv",
+        comparison="results/comparison.tsv",
+        runs=report_train_runs(),
+    output:
+        report(
+            directory("results/figures"),
+            patterns=["{name}.png"],
+            caption="../report/figures.rst",
+            category="Figures",
+        ),
+    log:
+        "logs/report/plot_figures.log",
+    conda:
+        "../../envs/pipeline.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/plot_figures.py"
+
+
+rule collect_runtime:
+    input:
+        evaluated=evaluate_targets(),
+        trained=report_train_runs(),
+        tables=rules.build_tables.output,
+        figures=rules.plot_figures.output,
+    output:
+        report(
+            "results/runtime.tsv", caption="../report/runtime.rst", category="Runtime"
+        ),
+    log:
+        "logs/report/collect_runtime.log",
+    conda:
+        "../../envs/pipeline.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        bench_dir="results/benchmarks",
+        rules=report_rule_names,
+    script:
+        "../scripts/collect_runtime.py"

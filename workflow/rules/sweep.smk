@@ -1,1 +1,80 @@
-# stage: sweep
+# Sweep stage: short runs tuning KL's temperature and OT's eps on the dev set only (never
+# XQuAD); same budget per arm. Separate target `sweep`, not part of results/table.tsv.
+
+
+wildcard_constraints:
+    param="temperature|eps",
+    value=r"[0-9]+(\.[0-9]+)?(e-?[0-9]+)?",
+
+
+def sweep_runs(wildcards=None):
+    """(arm, param, value) of every sweep run (config.sweep; equal budget per arm)."""
+    from otkd.train import sweep_plan
+
+    return sweep_plan(config["sweep"])
+
+
+def sweep_curves(wildcards):
+    """The dev curve of every sweep run."""
+    return [
+        f"results/sweep/{arm}/{param}_{value}/dev_curve.tsv"
+        for arm, param, value in sweep_runs()
+    ]
+
+
+def sweep_run_settings(wildcards):
+    """config.train for the arm with the swept value and sweep.steps steps."""
+    from otkd.train import sweep_settings
+
+    return sweep_settings(
+        config["train"],
+        config["sweep"],
+        wildcards.arm,
+        wildcards.param,
+        float(wildcards.value),
+    )
+
+
+rule sweep:
+    input:
+        "results/sweep/sweep.tsv",
+
+
+rule sweep_table:
+    input:
+        sweep_curves,
+    output:
+        "results/sweep/sweep.tsv",
+    log:
+        "logs/sweep/sweep_table.log",
+    conda:
+        "../../envs/pipeline.yaml"
+    params:
+        runs=sweep_runs,
+    script:
+        "../scripts/sweep_table.py"
+
+
+rule sweep_run:
+    input:
+        unpack(train_inputs),
+    output:
+        train_log="results/sweep/{arm}/{param}_{value}/train_log.tsv",
+        dev_curve="results/sweep/{arm}/{param}_{value}/dev_curve.tsv",
+    log:
+        "logs/sweep/sweep_run_{arm}_{param}_{value}.log",
+    benchmark:
+        "results/benchmarks/sweep/sweep_run_{arm}_{param}_{value}.tsv"
+    conda:
+        "../../envs/pipeline.yaml"
+    threads: 4
+    resources:
+        mem_mb=8000,
+        runtime=120,
+    params:
+        settings=sweep_run_settings,
+        student=config["models"]["student"],
+        projection=config["models"].get("projection", False),
+        seed=config["train"]["seeds"][0],
+    script:
+        "../scripts/sweep_run.py"

@@ -1,1 +1,60 @@
-# stage: tokenize
+# Tokenize stage: the bitext tokenized once with the teacher (English) and the student
+# (English and foreign) tokenizers; ids, offsets, content masks, length statistics.
+
+
+def tokenize_params():
+    """Teacher and student profiles (config.models) and the student's training prefix."""
+    models = config["models"]
+    return {
+        "teacher": models["teacher"],
+        "student": models["student"],
+        "train_prefix": models.get("train_prefix", ""),
+    }
+
+
+rule tokenize_bitext:
+    input:
+        bitext="results/data/bitext/{split}.tsv",
+        student=student_init_input(),
+    output:
+        teacher_en="results/tokens/{split}/teacher_en.npz",
+        student_en="results/tokens/{split}/student_en.npz",
+        student_xx="results/tokens/{split}/student_xx.npz",
+    log:
+        "logs/tokenize/tokenize_bitext_{split}.log",
+    benchmark:
+        "results/benchmarks/tokenize/tokenize_bitext_{split}.tsv"
+    params:
+        models=tokenize_params(),
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=10,
+    conda:
+        "../../envs/pipeline.yaml"
+    script:
+        "../scripts/tokenize_bitext.py"
+
+
+rule token_stats:
+    input:
+        bitext=expand("results/data/bitext/{split}.tsv", split=SPLITS),
+        tokens=expand(
+            "results/tokens/{split}/{side}.npz",
+            split=SPLITS,
+            side=["teacher_en", "student_en", "student_xx"],
+        ),
+    output:
+        "results/tokens/stats.tsv",
+    log:
+        "logs/tokenize/token_stats.log",
+    params:
+        splits=SPLITS,
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../../envs/pipeline.yaml"
+    script:
+        "../scripts/token_stats.py"

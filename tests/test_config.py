@@ -1,0 +1,79 @@
+"""Config validation: the default config passes; bad keys fail with the key's name."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+from otkd.config import load_config, validate_config
+from otkd.io import PipelineError
+from otkd.languages import get_language, source_urls
+from workflow_utils import ROOT, run_snakemake, tiny_config
+
+
+@pytest.fixture(scope="module")
+def default_config() -> dict:
+    return yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+
+
+def invalid(config: dict, *keys: str, value) -> PipelineError:
+    """Validate ``config`` with ``keys`` set to ``value``; return the error."""
+    config = copy.deepcopy(config)
+    node = config
+    for key in keys[:-1]:
+        node = node[key]
+    node[keys[-1]] = value
+    with pytest.raises(PipelineError) as err:
+        validate_config(config)
+    return err.value
+
+
+def test_default_and_tiny_configs_are_valid(default_config):
+    assert load_config(ROOT / "config.yaml")["languages"] == default_config["languages"]
+    tiny = validate_config(tiny_config())
+    assert tiny["languages"] == ["de", "th"] and tiny["mirrors"] == ["/work/shared/mirror"]
+    urls = {d["url"] for d in tiny["downloads"]}
+    assert len(urls) == 12 + 11 + 2 * 2 * 3 - 2  # eng sides of NTREX and FLORES are shared
+    assert set(source_urls("tatoeba", "th")) <= urls and not any("ron" in u for u in urls)
+
+
+def test_unknown_language_code_names_the_key(default_config):
+    err = invalid(default_config, "languages", value=["de", "xx"])
+    assert "config key 'languages.1'" in str(err) and "'xx'" in str(err)
+    err = invalid(default_config, "groups", "lower_resource", value=["th", "qq"])
+    assert "config key 'groups.lower_resource.1'" in str(err)
+    with pytest.raises(PipelineError, match="config key 'languages': unknown language code 'xx'"):
+        get_language("xx")
+
+
+@pytest.mark.parametrize(
+    ("keys", "value", "named"),
+    [
+        (("bitext", "budget_per_language"), "many", "bitext.budget_per_language"),
+        (("bitext", "max_length_ratio"), "3", "bitext.max_length_ratio"),
+        (("train", "steps"), 1.5, "train.steps"),
+        (("seed",), "13", "seed"),
+        (("mirrors",), "../shared/mirror", "mirrors"),
+        (("downloads",), [{"url": "https://x.org/a", "sha256": "abc"}], "downloads.0.sha256"),
+    ],
+)
+def test_wrong_type_names_the_key(default_config, keys, value, named):
+    err = invalid(default_config, *keys, value=value)
+    assert f"config key '{named}'" in str(err)
+
+
+def test_missing_cleaning_key_is_an_error(default_config):
+    config = copy.deepcopy(default_config)
+    del config["bitext"]["min_chars"]
+    with pytest.raises(PipelineError, match="config key 'bitext': 'min_chars' is a required"):
+        validate_config(config)
+
+
+def test_snakemake_reports_the_bad_key(tmp_path):
+    """A bad config stops the workflow before any job, naming the key."""
+    config = tiny_config(bitext={"budget_per_language": "lots"})
+    result = run_snakemake(tmp_path, config, ["data"], "-n")
+    assert result.returncode != 0
+    assert "config key 'bitext.budget_per_language'" in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists()

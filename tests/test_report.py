@@ -1,0 +1,274 @@
+"""Tables, comparisons, summary, figures, runtime table, and the report rules run by Snakemake
+on a tiny fake evaluation (including `snakemake --report`)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from otkd.io import PipelineError
+from otkd.report import (
+    build_comparison,
+    build_table,
+    collect_runtime,
+    load_evaluations,
+    make_figures,
+    make_tables,
+    split_rule_name,
+    summary_markdown,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+SNAKEMAKE = Path(sys.executable).parent / "snakemake"
+LANGS = ["de", "th"]
+GROUPS = {"lower_resource": ["th"], "higher_resource": ["de"]}
+MODELS = ["teacher", "student_init", "kl_seed1", "kl_seed2", "ot_seed1", "ot_seed2"]
+N_Q = 40
+
+
+def fake_perquery(model: str, rng) -> pd.DataFrame:
+    """Per-question scores; ot is kl + 0.1 on x2en th, equal to kl elsewhere (plus noise)."""
+    rows = []
+    qids = [f"q{i:03d}" for i in range(N_Q)]
+    base = np.linspace(0.1, 0.9, N_Q)
+    pairs = [("x2en", lang) for lang in LANGS] + [("en2en", "en")]
+    pairs += [("lareqa", lang) for lang in ["en", *LANGS]]
+    for task, lang in pairs:
+        measures = ["AP@20"] if task == "lareqa" else ["nDCG@10", "RR@10", "R@1", "R@10"]
+        for m in measures:
+            v = base + rng.normal(0, 0.02, N_Q)
+            if model.startswith("ot") and (task, lang) == ("x2en", "th"):
+                v = v + 0.1
+            rows += [(task, lang, q, m, float(x)) for q, x in zip(qids, v, strict=True)]
+    return pd.DataFrame(rows, columns=["task", "lang", "qid", "measure", "value"])
+
+
+def write_fake_evaluations(root: Path) -> None:
+    rng = np.random.default_rng(0)
+    for model in MODELS:
+        d = root / "results" / "evaluate" / model
+        d.mkdir(parents=True, exist_ok=True)
+        pq = fake_perquery(model, rng)
+        pq.to_csv(d / "perquery.tsv", sep="\t", index=False)
+        agg = pq.groupby(["task", "lang", "measure"], sort=False)["value"].agg(["mean", "count"])
+        agg = agg.reset_index().rename(columns={"mean": "value", "count": "n_queries"})
+        agg.to_csv(d / "metrics.tsv", sep="\t", index=False)
+
+
+def write_fake_training(root: Path) -> None:
+    for arm in ("kl", "ot"):
+        for seed in (1, 2):
+            d = root / "results" / "train" / arm / f"seed{seed}"
+            (d / "model").mkdir(parents=True, exist_ok=True)
+            steps = np.arange(0, 30, 10)
+            pd.DataFrame(
+                {"step": steps, "loss": 1.0 / (steps + 1), "lr": 1e-5, "pairs_per_s": 10.0,
+                 "elapsed_s": steps * 0.1, "padding_share": 0.2, "skipped": 0}
+            ).to_csv(d / "train_log.tsv", sep="\t", index=False)  # fmt: skip
+            dev = [(s, lang, 0.5 + s / 100) for s in steps for lang in LANGS]
+            pd.DataFrame(dev, columns=["step", "lang", "accuracy"]).to_csv(
+                d / "dev_curve.tsv", sep="\t", index=False
+            )
+
+
+def write_fake_benchmarks(root: Path) -> None:
+    header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+    files = {
+        "evaluate/evaluate_model_kl_seed1.tsv": "120.5\t0:02:00\t2048.0\t1\t1\t1\t1\t1\t150\t180.0\n",
+        "evaluate/evaluate_model_ot_seed1.tsv": "100.0\t0:01:40\t1024.0\t1\t1\t1\t1\t1\t150\t150.0\n",
+        "evaluate/index_teacher.tsv": "10.0\t0:00:10\tNA\tNA\tNA\tNA\tNA\tNA\tNA\tNA\n",
+        "data/xquad.tsv": "5.0\t0:00:05\t300.0\t1\t1\t1\t1\t1\t50\t2.5\n",
+    }
+    for name, line in files.items():
+        path = root / "results" / "benchmarks" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(header + line)
+
+
+@pytest.fixture
+def fake_results(tmp_path):
+    write_fake_evaluations(tmp_path)
+    write_fake_training(tmp_path)
+    write_fake_benchmarks(tmp_path)
+    return tmp_path
+
+
+def _paths(root, name):
+    return [root / "results" / "evaluate" / m / name for m in MODELS]
+
+
+def test_table_means_sd_and_group_rows(fake_results):
+    metrics = load_evaluations(_paths(fake_results, "metrics.tsv"), ["task", "lang", "measure", "value"])
+    table = build_table(metrics, LANGS, GROUPS)
+    assert list(table.columns) == ["task", "lang", "group", "arm", "metric", "mean", "sd", "n_seeds", "n_langs"]
+
+    def cell(arm, task, lang, group, metric):
+        r = table[(table.arm == arm) & (table.task == task) & (table.lang == lang)
+                  & (table.group == group) & (table.metric == metric)]  # fmt: skip
+        assert len(r) == 1
+        return r.iloc[0]
+
+    def value(model, task, lang, metric):
+        m = metrics
+        return m[(m.model == model) & (m.task == task) & (m.lang == lang) & (m.measure == metric)][
+            "value"
+        ].item()
+
+    s1, s2 = (value(f"ot_seed{s}", "x2en", "th", "nDCG@10") for s in (1, 2))
+    r = cell("ot", "x2en", "th", "lower_resource", "nDCG@10")
+    assert r["mean"] == pytest.approx((s1 + s2) / 2)
+    assert r["sd"] == pytest.approx(abs(s1 - s2) / np.sqrt(2))
+    assert r["n_seeds"] == 2
+    # overall mean row: per seed mean over de and th, then over seeds
+    per_seed = [
+        (value(f"kl_seed{s}", "lareqa", "de", "AP@20") + value(f"kl_seed{s}", "lareqa", "th", "AP@20")) / 2
+        for s in (1, 2)
+    ]
+    r = cell("kl", "lareqa", "mean", "all", "AP@20")
+    assert r["mean"] == pytest.approx(np.mean(per_seed))
+    assert r["sd"] == pytest.approx(np.std(per_seed, ddof=1))
+    assert r["n_langs"] == 2
+    base = cell("teacher", "x2en", "de", "higher_resource", "R@1")
+    assert base["n_seeds"] == 1 and pd.isna(base["sd"])
+    assert cell("teacher", "en2en", "en", "english", "nDCG@10")["n_seeds"] == 1
+    assert not ((table.task == "en2en") & (table.lang == "mean")).any()
+    assert table["arm"].drop_duplicates().tolist() == ["teacher", "student_init", "kl", "ot"]
+
+
+def test_comparison_detects_the_planted_difference(fake_results):
+    pq = load_evaluations(_paths(fake_results, "perquery.tsv"), ["task", "lang", "qid", "measure", "value"])
+    comp = build_comparison(pq, LANGS, GROUPS, n_resamples=500, seed=3)
+    assert set(comp["arm"]) == {"ot"} and set(comp["reference"]) == {"kl"}
+    assert set(comp["metric"]) == {"nDCG@10", "AP@20"}
+    th = comp[(comp.task == "x2en") & (comp.lang == "th")].iloc[0]
+    assert th["diff"] == pytest.approx(0.1, abs=0.02)
+    assert th["ci_low"] > 0.05 and th["p_adj"] < 0.05 and th["n_queries"] == N_Q
+    de = comp[(comp.task == "x2en") & (comp.lang == "de")].iloc[0]
+    assert abs(de["diff"]) < 0.02 and de["ci_low"] < 0 < de["ci_high"]
+    # the all-languages mean averages th and de per question
+    alls = comp[(comp.task == "x2en") & (comp.group == "all")].iloc[0]
+    assert alls["diff"] == pytest.approx((th["diff"] + de["diff"]) / 2)
+    assert (comp["p_adj"] >= comp["p"]).all()
+    again = build_comparison(pq, LANGS, GROUPS, n_resamples=500, seed=3)
+    pd.testing.assert_frame_equal(comp, again)
+
+
+def test_comparison_without_kl_is_empty(fake_results):
+    pq = load_evaluations(_paths(fake_results, "perquery.tsv"), ["task", "lang", "qid", "measure", "value"])
+    comp = build_comparison(pq[pq.arm != "kl"], LANGS, GROUPS, n_resamples=100)
+    assert comp.empty and "p_adj" in comp.columns
+    table = build_table(load_evaluations(_paths(fake_results, "metrics.tsv"), ["value"]), LANGS, GROUPS)
+    assert "No comparison" in summary_markdown(table, comp)
+
+
+def test_make_tables_files_are_nan_free(fake_results, tmp_path):
+    config = {"languages": LANGS, "groups": GROUPS, "stats": {"n_resamples": 200, "seed": 1},
+              "evaluation": {"lareqa_candidate_text": "sentence_paragraph", "lareqa_max_length": 92}}  # fmt: skip
+    out = tmp_path / "out"
+    make_tables(
+        _paths(fake_results, "metrics.tsv"),
+        _paths(fake_results, "perquery.tsv"),
+        out / "table.tsv",
+        out / "comparison.tsv",
+        out / "summary.md",
+        config=config,
+    )
+    for name in ("table.tsv", "comparison.tsv"):
+        text = (out / name).read_text()
+        assert "nan" not in text.lower()
+    summary = (out / "summary.md").read_text()
+    assert "### x2en, MRR@10" in summary and "### ot − kl" in summary
+    assert "min(#relevant, 20)" in summary
+
+
+def test_bad_metrics_file_names_the_file(tmp_path):
+    d = tmp_path / "ot_seed1"
+    d.mkdir()
+    (d / "metrics.tsv").write_text("task\tlang\nx2en\tde\n")
+    with pytest.raises(PipelineError, match="ot_seed1/metrics.tsv: missing columns"):
+        load_evaluations([d / "metrics.tsv"], ["task", "lang", "measure", "value"])
+
+
+def test_runtime_table(fake_results):
+    rules = ["evaluate_model", "index_teacher", "xquad", "evaluate"]
+    assert split_rule_name("evaluate_model_ot_seed1", rules) == ("evaluate_model", "ot_seed1")
+    assert split_rule_name("index_teacher", rules) == ("index_teacher", "")
+    df = collect_runtime(fake_results / "results" / "benchmarks", rules)
+    ev = df[df.stage == "evaluate"]
+    assert ev["rule"].tolist() == ["evaluate_model", "evaluate_model", "index_teacher", "TOTAL"]
+    total = ev[ev.rule == "TOTAL"].iloc[0]
+    assert total["wall_s"] == pytest.approx(230.5) and total["cpu_s"] == pytest.approx(330.0)
+    assert total["max_rss_mb"] == 2048.0 and total["n_jobs"] == 3
+    overall = df.iloc[-1]
+    assert overall["stage"] == "TOTAL" and overall["wall_s"] == pytest.approx(235.5)
+    assert pd.isna(df[df.rule == "index_teacher"]["cpu_s"].item())
+
+
+def test_figures(fake_results, tmp_path):
+    config = {"languages": LANGS, "groups": GROUPS, "stats": {"n_resamples": 100}}
+    out = tmp_path / "out"
+    make_tables(
+        _paths(fake_results, "metrics.tsv"),
+        _paths(fake_results, "perquery.tsv"),
+        out / "table.tsv",
+        out / "comparison.tsv",
+        out / "summary.md",
+        config=config,
+    )
+    runs = [fake_results / "results" / "train" / a / f"seed{s}" for a in ("kl", "ot") for s in (1, 2)]
+    names = make_figures(out / "table.tsv", out / "comparison.tsv", runs, out / "figures")
+    assert names == ["scores_x2en.png", "scores_lareqa.png", "ot_minus_kl.png", "training_curves.png"]
+    for name in names:
+        assert (out / "figures" / name).read_bytes()[:4] == b"\x89PNG"
+
+
+SNAKEFILE = """\
+configfile: "config.yaml"
+
+
+include: "{root}/workflow/rules/common.smk"
+include: "{root}/workflow/rules/report.smk"
+
+
+rule table:
+    input:
+        report_targets(),
+"""
+
+
+@pytest.mark.skipif(not SNAKEMAKE.exists(), reason="snakemake not installed")
+def test_report_rules_and_html_report_with_snakemake(fake_results):
+    """The report stage's rules on a tiny fake evaluation, then `snakemake --report`."""
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    cfg["languages"], cfg["groups"] = LANGS, GROUPS
+    cfg["train"]["arms"], cfg["train"]["seeds"] = ["kl", "ot"], [1, 2]
+    cfg["evaluation"]["tasks"] = ["x2en", "lareqa"]
+    cfg["stats"]["n_resamples"] = 200
+    (fake_results / "config.yaml").write_text(yaml.safe_dump(cfg))
+    (fake_results / "Snakefile").write_text(SNAKEFILE.format(root=ROOT))
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+
+    def snakemake(*args):
+        cmd = [str(SNAKEMAKE), *args, "--cores", "1", "--quiet", "all"]
+        res = subprocess.run(cmd, cwd=fake_results, env=env, capture_output=True, text=True)
+        assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+
+    snakemake("table")
+    results = fake_results / "results"
+    runtime = pd.read_csv(results / "runtime.tsv", sep="\t")
+    assert {"build_tables", "index_teacher", "xquad"} <= set(runtime["rule"])  # jobs of the DAG
+    assert set(runtime["stage"]) == {"data", "evaluate", "report", "TOTAL"}
+    pngs = sorted(p.name for p in (results / "figures").glob("*.png"))
+    assert pngs == ["ot_minus_kl.png", "scores_lareqa.png", "scores_x2en.png", "training_curves.png"]
+    snakemake("--report", "report.html")
+    html = (fake_results / "report.html").read_text()
+    assert "comparison.tsv" in html and "ot_minus_kl.png" in html
+    shutil.rmtree(fake_results / ".snakemake", ignore_errors=True)

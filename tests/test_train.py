@@ -1,0 +1,377 @@
+"""Training stage on tiny random models and a tiny synthetic bitext the tests build."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import otkd.encode
+import otkd.models
+import otkd.train
+import pandas as pd
+import pytest
+import torch
+import torch.nn.functional as F
+from conftest import make_tiny_bert
+from otkd.caches import TokenArrays, write_teacher_cache
+from otkd.encode import Encoder, pad_batch, pool
+from otkd.io import PipelineError
+from otkd.losses import Features
+from otkd.models import PROJECTION_FILE, ModelProfile, load_model, load_projection
+from otkd.train import (
+    LOG_COLUMNS,
+    SplitPaths,
+    arm_settings,
+    batch_plan,
+    dev_accuracy,
+    load_split,
+    padding_share,
+    summarize_sweep,
+    sweep_plan,
+    sweep_settings,
+    train,
+)
+from safetensors.torch import load_file
+
+LEXICON = {
+    "de": {
+        "the": "der", "a": "ein", "man": "mann", "woman": "frau", "dog": "hund", "cat": "katze",
+        "eating": "isst", "bread": "brot", "house": "haus", "city": "stadt", "river": "fluss",
+        "big": "gross", "small": "klein", "red": "rot", "blue": "blau", "reads": "liest",
+        "book": "buch", "water": "wasser", "tree": "baum", "hello": "hallo", "world": "welt",
+    },
+    "es": {
+        "the": "el", "a": "un", "man": "hombre", "woman": "una", "dog": "perro", "cat": "gato",
+        "eating": "come", "bread": "pan", "house": "casa", "city": "ciudad", "river": "rio",
+        "big": "grande", "small": "pequeno", "red": "rojo", "blue": "azul", "reads": "lee",
+        "book": "libro", "water": "agua", "tree": "arbol", "hello": "hola", "world": "mundo",
+    },
+}  # fmt: skip
+PREFIX = "query: "
+STUDENT = {"pooling": "mean", "query_prefix": PREFIX, "passage_prefix": "", "max_length": 64}
+SETTINGS = {
+    "steps": 30,
+    "batch_size": 8,
+    "lr": 3e-3,
+    "warmup_ratio": 0.1,
+    "weight_decay": 0.01,
+    "max_grad_norm": 1.0,
+    "freeze_word_embeddings": False,
+    "bf16": False,
+    "english_term": True,
+    "eval_every": 15,
+    "nan_policy": "error",
+    "kl": {"temperature": 0.1},
+    "ot": {"eps": 0.1, "n_iter": 30, "tol": 1e-6, "marginals": "uniform"},
+    "ot_kl": {"ot_weight": 1.0, "kl_weight": 1.0},
+}
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run fastest on one thread (and do not fight other jobs for 2 cores)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def sentences(n: int, seed: int) -> list[tuple[str, str, str]]:
+    rng = random.Random(seed)
+    words = list(LEXICON["de"])
+    rows = []
+    for i in range(n):
+        lang = ("de", "es")[i % 2]
+        en = [rng.choice(words) for _ in range(rng.randint(2, 9))]
+        rows.append((lang, " ".join(en), " ".join(LEXICON[lang][w] for w in en)))
+    return rows
+
+
+def tokenize(tokenizer, texts, prefix=""):
+    n_prefix = len(tokenizer(prefix, add_special_tokens=False)["input_ids"]) if prefix else 0
+    seqs, contents = [], []
+    for text in texts:
+        ids = tokenizer(prefix + text)["input_ids"]
+        seqs.append(ids)
+        contents.append([False] * (1 + n_prefix) + [True] * (len(ids) - 2 - n_prefix) + [False])
+    return TokenArrays.from_lists(seqs, contents, [False] * len(seqs))
+
+
+def build_split(root: Path, split: str, rows, teacher_dir: Path, student_dir: Path) -> SplitPaths:
+    """Bitext TSV, token files and a teacher cache; only here does the teacher run."""
+    paths = SplitPaths.of(split, root)
+    paths.bitext.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows, columns=["lang", "en", "xx"]).to_csv(paths.bitext, sep="\t", index=False)
+    teacher, t_tok = load_model(str(teacher_dir))
+    _, s_tok = load_model(str(student_dir))
+    tokenize(s_tok, [r[2] for r in rows], PREFIX).save(paths.student_xx)
+    tokenize(s_tok, [r[1] for r in rows], PREFIX).save(paths.student_en)
+    teacher_en = tokenize(t_tok, [r[1] for r in rows])
+    teacher_en.save(paths.teacher_en)
+    seqs = [teacher_en.seq(i).tolist() for i in range(len(rows))]
+    ids, mask = pad_batch(seqs, t_tok.pad_token_id)
+    with torch.no_grad():
+        hidden = teacher(input_ids=ids, attention_mask=mask).last_hidden_state
+    pooled = F.normalize(pool(hidden, mask), dim=-1).numpy()
+    tokens = [
+        F.normalize(
+            hidden[i, : len(s)][torch.from_numpy(teacher_en.content_mask(i))], dim=-1
+        ).numpy()
+        for i, s in enumerate(seqs)
+    ]
+    write_teacher_cache(paths.teacher_cache, pooled, tokens, {"spec": str(teacher_dir)})
+    return paths
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory, tiny_bert_dir, tiny_bert_dir_b):
+    root = tmp_path_factory.mktemp("train_data")
+    return {
+        "teacher": tiny_bert_dir,
+        "student": tiny_bert_dir_b,
+        "train": build_split(root, "train", sentences(48, 0), tiny_bert_dir, tiny_bert_dir_b),
+        "dev": build_split(root, "dev", sentences(20, 1), tiny_bert_dir, tiny_bert_dir_b),
+    }
+
+
+def run(data, out: Path, arm="mse", seed=1, student_dir=None, **overrides):
+    settings = {**SETTINGS, **overrides}
+    projection = settings.pop("projection", False)
+    student = {**STUDENT, "spec": str(student_dir or data["student"])}
+    summary = train(
+        arm,
+        seed,
+        settings,
+        student,
+        data["train"],
+        data["dev"],
+        train_log=out / "train_log.tsv",
+        dev_curve=out / "dev_curve.tsv",
+        model_dir=out / "model",
+        projection=projection,
+        device="cpu",
+    )
+    return summary, pd.read_csv(out / "train_log.tsv", sep="\t")
+
+
+# ---------------------------------------------------------------- training runs
+
+
+@pytest.mark.parametrize("arm", ["mse", "kl", "ot", "ot_kl"])
+def test_each_arm_trains_and_its_loss_goes_down(data, tmp_path, arm):
+    summary, log = run(data, tmp_path, arm=arm, steps=36)
+    assert list(log.columns) == LOG_COLUMNS and len(log) == 36
+    assert np.isfinite(log["loss"]).all() and log["skipped"].max() == 0
+    first, last = log["loss"].iloc[:6].mean(), log["loss"].iloc[-6:].mean()
+    assert last < 0.9 * first, (arm, first, last)
+    curve = pd.read_csv(tmp_path / "dev_curve.tsv", sep="\t")
+    assert set(curve["step"]) == {0, 15, 30, 36}
+    assert set(curve["lang"]) == {"de", "es", "all"}
+    assert summary["best_step"] in {15, 30, 36}
+    profile = otkd.models.read_profile(tmp_path / "model")
+    assert profile["arm"] == arm and profile["best_step"] == summary["best_step"]
+    assert (log["padding_share"] >= 0).all() and (log["pairs_per_s"] > 0).all()
+
+
+def test_same_seed_same_weights_different_seed_different_weights(data, tmp_path):
+    weights = []
+    for name, seed in (("a", 5), ("b", 5), ("c", 6)):
+        run(data, tmp_path / name, arm="ot", seed=seed, steps=8, eval_every=8)
+        weights.append(load_file(tmp_path / name / "model" / "model.safetensors"))
+    assert weights[0].keys() == weights[2].keys()
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+    assert any(not torch.equal(weights[0][k], weights[2][k]) for k in weights[0])
+    logs = [pd.read_csv(tmp_path / n / "train_log.tsv", sep="\t") for n in "ab"]
+    assert logs[0]["loss"].tolist() == logs[1]["loss"].tolist()
+
+
+def test_checkpoint_is_loadable_and_keeps_the_best_dev_model(data, tmp_path):
+    summary, _ = run(data, tmp_path, arm="kl", steps=20, eval_every=5)
+    model_dir = tmp_path / "model"
+    assert otkd.models.resolve_model(str(model_dir)) == model_dir
+    profile = otkd.models.read_profile(model_dir)
+    assert profile["spec"] == str(data["student"])  # the init spec
+    assert profile["query_prefix"] == PREFIX and profile["pooling"] == "mean"
+    enc = Encoder(ModelProfile.from_config({**profile, "spec": str(model_dir)}), device="cpu",
+                  show_progress=False)  # fmt: skip
+    acc = dev_accuracy(enc, load_split(data["dev"]))
+    curve = pd.read_csv(tmp_path / "dev_curve.tsv", sep="\t")
+    mean = curve[(curve["lang"] == "all") & (curve["step"] > 0)]
+    assert summary["best_dev_accuracy"] == pytest.approx(mean["accuracy"].max())
+    best_step = int(mean.loc[mean["accuracy"].idxmax(), "step"])
+    assert summary["best_step"] == best_step
+    assert acc["all"] == pytest.approx(summary["best_dev_accuracy"])
+    assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_training_never_loads_the_teacher(data, tmp_path, monkeypatch):
+    loaded = []
+    real = otkd.models.load_model
+
+    def guarded(spec, **kw):
+        loaded.append(spec)
+        if Path(spec) == Path(data["teacher"]):
+            raise AssertionError("training loaded the teacher")
+        return real(spec, **kw)
+
+    for module in (otkd.models, otkd.train, otkd.encode):
+        monkeypatch.setattr(module, "load_model", guarded)
+    run(data, tmp_path, arm="ot", steps=4, eval_every=4)
+    assert loaded == [str(data["student"])]
+
+
+# ---------------------------------------------------------------- failures
+
+
+class NaNAt(torch.nn.Module):
+    """A loss that is fine until ``step`` (counting calls per step), then NaN."""
+
+    uses_tokens = False
+
+    def __init__(self, bad_steps, calls_per_step=2):
+        super().__init__()
+        self.bad_steps, self.calls, self.per_step = set(bad_steps), 0, calls_per_step
+
+    def forward(self, student: Features, teacher: Features):
+        step = self.calls // self.per_step + 1
+        self.calls += 1
+        value = (student.pooled - teacher.pooled).pow(2).sum(-1).mean()
+        return value * float("nan") if step in self.bad_steps else value
+
+
+def test_nan_loss_errors_naming_step_and_arm(data, tmp_path, monkeypatch):
+    monkeypatch.setattr(otkd.train, "build_loss", lambda *a, **k: NaNAt({3}))
+    with pytest.raises(PipelineError, match=r"arm 'kl'.*step 3"):
+        run(data, tmp_path, arm="kl", steps=6)
+    assert not (tmp_path / "model").exists()
+    assert not (tmp_path / "train_log.tsv").exists()
+
+
+def test_nan_skip_policy_counts_skipped_batches(data, tmp_path, monkeypatch):
+    monkeypatch.setattr(otkd.train, "build_loss", lambda *a, **k: NaNAt({2, 4}))
+    summary, log = run(data, tmp_path, arm="mse", steps=6, eval_every=6, nan_policy="skip")
+    assert summary["skipped"] == 2
+    assert log["skipped"].tolist() == [0, 1, 1, 2, 2, 2]
+    assert log["loss"].isna().tolist() == [False, True, False, True, False, False]
+    assert (tmp_path / "model" / "config.json").is_file()
+
+
+def test_interrupted_training_leaves_no_model_directory(data, tmp_path, monkeypatch):
+    class Boom(NaNAt):
+        def forward(self, student, teacher):
+            if self.calls >= 5:
+                raise KeyboardInterrupt
+            return super().forward(student, teacher)
+
+    monkeypatch.setattr(otkd.train, "build_loss", lambda *a, **k: Boom(set()))
+    with pytest.raises(KeyboardInterrupt):
+        run(data, tmp_path, arm="mse", steps=10, eval_every=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- projection
+
+
+@pytest.fixture(scope="module")
+def wide_student(tmp_path_factory):
+    return make_tiny_bert(tmp_path_factory.mktemp("wide") / "model", hidden=48, seed=3)
+
+
+def test_projection_when_dimensions_differ(data, tmp_path, wide_student):
+    with pytest.raises(PipelineError, match=r"48.*32.*models\.projection"):
+        run(data, tmp_path / "no", arm="ot", student_dir=wide_student, steps=2)
+    assert not (tmp_path / "no" / "model").exists()
+    summary, log = run(
+        data, tmp_path / "yes", arm="ot_kl", student_dir=wide_student, steps=20, projection=True
+    )
+    model_dir = tmp_path / "yes" / "model"
+    assert (model_dir / PROJECTION_FILE).is_file()
+    proj = load_projection(model_dir)
+    assert (proj.in_features, proj.out_features) == (48, 32)
+    enc = Encoder(ModelProfile(str(model_dir), query_prefix=PREFIX), device="cpu",
+                  show_progress=False)  # fmt: skip
+    assert enc.dim == 32 and enc.encode(["hello world"], role="query").shape == (1, 32)
+    assert log["loss"].iloc[-5:].mean() < log["loss"].iloc[:5].mean()
+
+
+# ---------------------------------------------------------------- pure helpers
+
+
+def test_batch_plan_buckets_by_length_and_is_seeded():
+    rng = np.random.default_rng(0)
+    base = rng.integers(5, 60, size=1000)  # translation lengths follow the English ones
+    lengths = np.stack([base + rng.integers(0, 4, 1000), 2 * base + rng.integers(0, 4, 1000)], 1)
+    plan = batch_plan(lengths, 16, np.random.default_rng(1))
+    assert all(len(b) == 16 for b in plan) and len(plan) == 1000 // 16
+    flat = np.concatenate(plan)
+    assert len(set(flat.tolist())) == len(flat)
+    bucketed = padding_share([lengths[b, 0] for b in plan] + [lengths[b, 1] for b in plan])
+    shuffled = np.random.default_rng(2).permutation(1000)[: len(flat)].reshape(-1, 16)
+    random_share = padding_share(
+        [lengths[b, 0] for b in shuffled] + [lengths[b, 1] for b in shuffled]
+    )
+    assert bucketed < 0.15 < random_share
+    again = batch_plan(lengths, 16, np.random.default_rng(1))
+    assert all(np.array_equal(a, b) for a, b in zip(plan, again, strict=True))
+    other = batch_plan(lengths, 16, np.random.default_rng(3))
+    assert not all(np.array_equal(a, b) for a, b in zip(plan, other, strict=True))
+
+
+def test_padding_share():
+    assert padding_share([[2, 4], [3]]) == pytest.approx(1 - 9 / 11)
+    assert padding_share([[5, 5]]) == 0.0
+
+
+def test_arm_settings_pass_only_the_arms_own_loss_sections():
+    cfg = {**SETTINGS, "arms": ["mse", "kl"], "seeds": [1, 2]}
+    assert "kl" not in arm_settings(cfg, "mse") and "arms" not in arm_settings(cfg, "mse")
+    assert set(arm_settings(cfg, "kl")) - set(arm_settings(cfg, "mse")) == {"kl"}
+    assert set(arm_settings(cfg, "ot_kl")) >= {"ot", "kl", "ot_kl", "lr", "steps"}
+    changed = {**cfg, "kl": {"temperature": 0.02}}
+    assert arm_settings(changed, "ot") == arm_settings(cfg, "ot")
+    assert arm_settings(changed, "kl") != arm_settings(cfg, "kl")
+
+
+def test_sweep_plan_and_settings():
+    sweep = {"steps": 7, "kl_temperature": [0.02, 0.05], "ot_eps": [0.05, 0.1]}
+    assert sweep_plan(sweep) == [
+        ("kl", "temperature", 0.02), ("kl", "temperature", 0.05),
+        ("ot", "eps", 0.05), ("ot", "eps", 0.1),
+    ]  # fmt: skip
+    with pytest.raises(PipelineError, match="same tuning budget"):
+        sweep_plan({**sweep, "ot_eps": [0.05]})
+    settings = sweep_settings(SETTINGS, sweep, "ot", "eps", 0.07)
+    assert settings["steps"] == 7 and settings["ot"]["eps"] == 0.07
+    assert settings["ot"]["n_iter"] == SETTINGS["ot"]["n_iter"] and "kl" not in settings
+    assert SETTINGS["ot"]["eps"] == 0.1 and SETTINGS["steps"] == 30  # not mutated
+
+
+def test_summarize_sweep(tmp_path):
+    curves = []
+    for i, accs in enumerate([[0.1, 0.5, 0.4], [0.1, 0.3, 0.6], [0.2, 0.2, 0.25]]):
+        path = tmp_path / f"{i}.tsv"
+        pd.DataFrame({"step": [0, 10, 20], "lang": "all", "accuracy": accs}).to_csv(
+            path, sep="\t", index=False
+        )
+        curves.append(path)
+    runs = [("kl", "temperature", 0.02), ("kl", "temperature", 0.05), ("ot", "eps", 0.1)]
+    table = summarize_sweep(runs, curves)
+    assert table["best_dev_accuracy"].tolist() == [0.5, 0.6, 0.25]
+    assert table["best_step"].tolist() == [10, 20, 20]
+    assert table["selected"].tolist() == [False, True, True]
+
+
+def test_load_split_rejects_mismatched_files(data, tmp_path):
+    bad = SplitPaths(**{**data["dev"].__dict__, "bitext": tmp_path / "short.tsv"})
+    pd.DataFrame([("de", "a", "b")], columns=["lang", "en", "xx"]).to_csv(
+        bad.bitext, sep="\t", index=False
+    )
+    with pytest.raises(PipelineError, match="row counts"):
+        load_split(bad)
+    tokens = TokenArrays.load(data["dev"].teacher_en)
+    tokens.content[tokens.offsets[3] + 1] = False  # sentence 3 loses a content token
+    tokens.save(tmp_path / "teacher_en.npz")
+    swapped = SplitPaths(**{**data["dev"].__dict__, "teacher_en": tmp_path / "teacher_en.npz"})
+    with pytest.raises(PipelineError, match="sentence 3 has"):
+        load_split(swapped)

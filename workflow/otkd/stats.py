@@ -1,0 +1,164 @@
+"""Paired statistics over questions: bootstrap intervals, randomisation tests, corrections.
+
+The unit is the question: two systems are compared on the same questions (per-question
+scores already averaged over training seeds), so every test here is paired.
+
+- :func:`bootstrap_ci`: ``scipy.stats.bootstrap`` (BCa) interval of the mean difference;
+- :func:`paired_permutation_test`: ``scipy.stats.permutation_test`` with
+  ``permutation_type="samples"``: under H0 the two scores of a question are exchangeable, i.e.
+  each difference's sign is flipped at random; two-sided p-value of the mean difference;
+- :func:`correct_pvalues`: Holm (default), Bonferroni, or Benjamini-Hochberg
+  (``scipy.stats.false_discovery_control``);
+- :func:`cohens_dz`: paired effect size, mean difference / sd of the differences.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import stats
+
+CORRECTIONS = ("holm", "bonferroni", "fdr_bh")
+
+
+def _mean_diff(x, y, axis=-1):
+    return np.mean(x - y, axis=axis)
+
+
+def bootstrap_ci(
+    diffs: Sequence[float],
+    *,
+    confidence: float = 0.95,
+    n_resamples: int = 10000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """BCa bootstrap interval of the mean of paired differences (resampling questions).
+
+    Constant differences (no spread) give the degenerate interval (d, d).
+    """
+    d = np.asarray(diffs, dtype=np.float64)
+    if d.size == 0:
+        raise ValueError("bootstrap_ci needs at least one difference")
+    if np.ptp(d) == 0:
+        return float(d[0]), float(d[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+        res = stats.bootstrap(
+            (d,),
+            np.mean,
+            confidence_level=confidence,
+            n_resamples=n_resamples,
+            method="BCa",
+            vectorized=True,
+            rng=np.random.default_rng(seed),
+        )
+    low, high = res.confidence_interval
+    if not (np.isfinite(low) and np.isfinite(high)):  # BCa undefined: fall back to percentile
+        res = stats.bootstrap(
+            (d,),
+            np.mean,
+            confidence_level=confidence,
+            n_resamples=n_resamples,
+            method="percentile",
+            vectorized=True,
+            rng=np.random.default_rng(seed),
+        )
+        low, high = res.confidence_interval
+    return float(low), float(high)
+
+
+def paired_permutation_test(
+    a: Sequence[float], b: Sequence[float], *, n_resamples: int = 10000, seed: int = 0
+) -> float:
+    """Two-sided p-value of mean(a - b) = 0 by a paired randomisation (sign-flip) test.
+
+    Uses ``scipy.stats.permutation_test(..., permutation_type="samples")``, which permutes the
+    two values within each pair; with fewer than ``n_resamples`` distinct sign patterns the
+    test is exact. Identical samples give p = 1.
+    """
+    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if x.shape != y.shape or x.ndim != 1 or x.size == 0:
+        raise ValueError(
+            f"paired samples must be 1-d of equal, non-zero length: {x.shape} {y.shape}"
+        )
+    if np.array_equal(x, y):
+        return 1.0
+    res = stats.permutation_test(
+        (x, y),
+        _mean_diff,
+        permutation_type="samples",
+        vectorized=True,
+        n_resamples=n_resamples,
+        alternative="two-sided",
+        rng=np.random.default_rng(seed),
+    )
+    return float(min(1.0, res.pvalue))
+
+
+def cohens_dz(diffs: Sequence[float]) -> float:
+    """Paired effect size d_z = mean(d) / sd(d) (ddof 1); 0 for all-zero differences,
+    NaN when the differences are constant but non-zero or fewer than 2."""
+    d = np.asarray(diffs, dtype=np.float64)
+    if d.size < 2:
+        return float("nan")
+    sd = d.std(ddof=1)
+    if sd == 0:
+        return 0.0 if d.mean() == 0 else float("nan")
+    return float(d.mean() / sd)
+
+
+def holm(pvalues: Sequence[float]) -> np.ndarray:
+    """Holm-Bonferroni step-down adjusted p-values (family-wise error), in input order."""
+    p = np.asarray(pvalues, dtype=np.float64)
+    m = p.size
+    order = np.argsort(p, kind="stable")
+    stepped = np.maximum.accumulate((m - np.arange(m)) * p[order])
+    out = np.empty(m)
+    out[order] = np.minimum(stepped, 1.0)
+    return out
+
+
+def correct_pvalues(pvalues: Sequence[float], method: str = "holm") -> np.ndarray:
+    """Adjust a family of p-values: ``holm``, ``bonferroni`` or ``fdr_bh`` (config
+    ``stats.correction``). NaN p-values are left NaN and do not count in the family."""
+    p = np.asarray(pvalues, dtype=np.float64)
+    out = np.full(p.shape, np.nan)
+    ok = ~np.isnan(p)
+    if not ok.any():
+        return out
+    if method == "holm":
+        out[ok] = holm(p[ok])
+    elif method == "bonferroni":
+        out[ok] = np.minimum(p[ok] * ok.sum(), 1.0)
+    elif method == "fdr_bh":
+        out[ok] = stats.false_discovery_control(p[ok], method="bh")
+    else:
+        raise ValueError(f"unknown correction {method!r}; expected one of {CORRECTIONS}")
+    return out
+
+
+def compare_paired(
+    a: Sequence[float],
+    b: Sequence[float],
+    *,
+    confidence: float = 0.95,
+    n_resamples: int = 10000,
+    seed: int = 0,
+) -> dict:
+    """Everything the comparison table needs for paired samples ``a`` (arm) and ``b``
+    (reference): means, mean difference, bootstrap CI, randomisation p-value, d_z, n."""
+    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    d = x - y
+    low, high = bootstrap_ci(d, confidence=confidence, n_resamples=n_resamples, seed=seed)
+    return {
+        "mean_arm": float(x.mean()),
+        "mean_ref": float(y.mean()),
+        "diff": float(d.mean()),
+        "ci_low": low,
+        "ci_high": high,
+        "p": paired_permutation_test(x, y, n_resamples=n_resamples, seed=seed),
+        "d_z": cohens_dz(d),
+        "n_queries": int(d.size),
+    }

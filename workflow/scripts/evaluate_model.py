@@ -1,0 +1,25 @@
+"""Snakemake script of rule evaluate_model: one model on every task and language."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, f"{snakemake.scriptdir}/..")
+import faiss  # noqa: E402
+import torch  # noqa: E402
+from otkd.io import setup_logging  # noqa: E402
+from otkd.retrieval import run_evaluate_model  # noqa: E402
+
+setup_logging(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
+faiss.omp_set_num_threads(snakemake.threads)
+run_evaluate_model(
+    snakemake.wildcards.model,
+    snakemake.params.profile,
+    Path(snakemake.output.metrics).parent,
+    data_dir=snakemake.params.data_dir,
+    teacher_index_dir=snakemake.params.teacher_index,
+    tasks=snakemake.params.tasks,
+    langs=snakemake.params.langs,
+    **snakemake.params.encode,
+    **snakemake.params.evaluation,
+)

@@ -1,0 +1,23 @@
+"""Snakemake script of rule train_model: one (arm, seed) distillation run."""
+
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/..")
+import torch  # noqa: E402
+from otkd.io import setup_logging  # noqa: E402
+from otkd.train import SplitPaths, train  # noqa: E402
+
+setup_logging(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
+train(
+    snakemake.wildcards.arm,
+    int(snakemake.wildcards.seed),
+    snakemake.params.settings,
+    snakemake.params.student,
+    SplitPaths.from_input(snakemake.input, "train"),
+    SplitPaths.from_input(snakemake.input, "dev"),
+    train_log=snakemake.output.train_log,
+    dev_curve=snakemake.output.dev_curve,
+    model_dir=snakemake.output.model,
+    projection=snakemake.params.projection,
+)

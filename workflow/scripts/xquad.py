@@ -1,0 +1,15 @@
+"""Snakemake script of rule xquad: XQuAD / XQuAD-R task files, invariants checked."""
+
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/..")
+from otkd.io import setup_logging  # noqa: E402
+from otkd.xquad import build_xquad  # noqa: E402
+
+setup_logging(snakemake.log[0])
+build_xquad(
+    dict(zip(snakemake.params.xquad_langs, snakemake.input.xquad, strict=True)),
+    dict(zip(snakemake.params.xquad_r_langs, snakemake.input.xquad_r, strict=True)),
+    snakemake.params.out_dir,
+    snakemake.params.langs,
+)
