@@ -106,9 +106,21 @@ def _paths(root, name):
 
 
 def test_table_means_sd_and_group_rows(fake_results):
-    metrics = load_evaluations(_paths(fake_results, "metrics.tsv"), ["task", "lang", "measure", "value"])
+    metrics = load_evaluations(
+        _paths(fake_results, "metrics.tsv"), ["task", "lang", "measure", "value"]
+    )
     table = build_table(metrics, LANGS, GROUPS)
-    assert list(table.columns) == ["task", "lang", "group", "arm", "metric", "mean", "sd", "n_seeds", "n_langs"]
+    assert list(table.columns) == [
+        "task",
+        "lang",
+        "group",
+        "arm",
+        "metric",
+        "mean",
+        "sd",
+        "n_seeds",
+        "n_langs",
+    ]
 
     def cell(arm, task, lang, group, metric):
         r = table[(table.arm == arm) & (table.task == task) & (table.lang == lang)
@@ -129,7 +141,11 @@ def test_table_means_sd_and_group_rows(fake_results):
     assert r["n_seeds"] == 2
     # overall mean row: per seed mean over de and th, then over seeds
     per_seed = [
-        (value(f"kl_seed{s}", "lareqa", "de", "AP@20") + value(f"kl_seed{s}", "lareqa", "th", "AP@20")) / 2
+        (
+            value(f"kl_seed{s}", "lareqa", "de", "AP@20")
+            + value(f"kl_seed{s}", "lareqa", "th", "AP@20")
+        )
+        / 2
         for s in (1, 2)
     ]
     r = cell("kl", "lareqa", "mean", "all", "AP@20")
@@ -144,7 +160,9 @@ def test_table_means_sd_and_group_rows(fake_results):
 
 
 def test_comparison_detects_the_planted_difference(fake_results):
-    pq = load_evaluations(_paths(fake_results, "perquery.tsv"), ["task", "lang", "qid", "measure", "value"])
+    pq = load_evaluations(
+        _paths(fake_results, "perquery.tsv"), ["task", "lang", "qid", "measure", "value"]
+    )
     comp = build_comparison(pq, LANGS, GROUPS, n_resamples=500, seed=3)
     assert set(comp["arm"]) == {"ot"} and set(comp["reference"]) == {"kl"}
     assert set(comp["metric"]) == {"nDCG@10", "AP@20"}
@@ -162,10 +180,14 @@ def test_comparison_detects_the_planted_difference(fake_results):
 
 
 def test_comparison_without_kl_is_empty(fake_results):
-    pq = load_evaluations(_paths(fake_results, "perquery.tsv"), ["task", "lang", "qid", "measure", "value"])
+    pq = load_evaluations(
+        _paths(fake_results, "perquery.tsv"), ["task", "lang", "qid", "measure", "value"]
+    )
     comp = build_comparison(pq[pq.arm != "kl"], LANGS, GROUPS, n_resamples=100)
     assert comp.empty and "p_adj" in comp.columns
-    table = build_table(load_evaluations(_paths(fake_results, "metrics.tsv"), ["value"]), LANGS, GROUPS)
+    table = build_table(
+        load_evaluations(_paths(fake_results, "metrics.tsv"), ["value"]), LANGS, GROUPS
+    )
     assert "No comparison" in summary_markdown(table, comp)
 
 
@@ -223,9 +245,16 @@ def test_figures(fake_results, tmp_path):
         out / "summary.md",
         config=config,
     )
-    runs = [fake_results / "results" / "train" / a / f"seed{s}" for a in ("kl", "ot") for s in (1, 2)]
+    runs = [
+        fake_results / "results" / "train" / a / f"seed{s}" for a in ("kl", "ot") for s in (1, 2)
+    ]
     names = make_figures(out / "table.tsv", out / "comparison.tsv", runs, out / "figures")
-    assert names == ["scores_x2en.png", "scores_lareqa.png", "ot_minus_kl.png", "training_curves.png"]
+    assert names == [
+        "scores_x2en.png",
+        "scores_lareqa.png",
+        "ot_minus_kl.png",
+        "training_curves.png",
+    ]
     for name in names:
         assert (out / "figures" / name).read_bytes()[:4] == b"\x89PNG"
 
@@ -267,7 +296,12 @@ def test_report_rules_and_html_report_with_snakemake(fake_results):
     assert {"build_tables", "index_teacher", "xquad"} <= set(runtime["rule"])  # jobs of the DAG
     assert set(runtime["stage"]) == {"data", "evaluate", "report", "TOTAL"}
     pngs = sorted(p.name for p in (results / "figures").glob("*.png"))
-    assert pngs == ["ot_minus_kl.png", "scores_lareqa.png", "scores_x2en.png", "training_curves.png"]
+    assert pngs == [
+        "ot_minus_kl.png",
+        "scores_lareqa.png",
+        "scores_x2en.png",
+        "training_curves.png",
+    ]
     snakemake("--report", "report.html")
     html = (fake_results / "report.html").read_text()
     assert "comparison.tsv" in html and "ot_minus_kl.png" in html

@@ -143,7 +143,10 @@ def test_perfect_oracle_scores_one_everywhere_with_teacher_index(tasks, tmp_path
     files, facts = tasks
     build_teacher_index(OracleEncoder(facts), files, tmp_path / "index", spec="oracle")
     index = TeacherIndex.load(tmp_path / "index")
-    assert index.index.ntotal == N_PARA and index.questions.shape == (N_PARA * Q_PER_PARA, N_PARA + N_SENT)
+    assert index.index.ntotal == N_PARA and index.questions.shape == (
+        N_PARA * Q_PER_PARA,
+        N_PARA + N_SENT,
+    )
     out = tmp_path / "ot_seed1"
     evaluate_model(
         "ot_seed1",
@@ -288,7 +291,9 @@ def test_real_model_end_to_end(tasks, tmp_path, tiny_bert_dir):
     from otkd.models import ModelProfile
 
     files, _ = tasks
-    encoder = Encoder(ModelProfile(str(tiny_bert_dir)), batch_size=16, device="cpu", show_progress=False)
+    encoder = Encoder(
+        ModelProfile(str(tiny_bert_dir)), batch_size=16, device="cpu", show_progress=False
+    )
     build_teacher_index(encoder, files, tmp_path / "index")
     evaluate_model(
         "teacher",
@@ -325,7 +330,11 @@ def test_real_task_files_ids_agree():
         assert len(qids) == 1190
         qrels = read_qrels(files.qrels(task, lang))
         assert set(qrels) == set(qids), (task, lang)
-        docs = cand if task == "lareqa" else read_docs(files.paragraphs("en" if task != "en2x" else lang))[0]
+        docs = (
+            cand
+            if task == "lareqa"
+            else read_docs(files.paragraphs("en" if task != "en2x" else lang))[0]
+        )
         assert {d for r in qrels.values() for d in r} <= set(docs), (task, lang)
         if task == "lareqa":
             assert {len(r) for r in qrels.values()} == {11}

@@ -174,6 +174,26 @@ def test_each_arm_trains_and_its_loss_goes_down(data, tmp_path, arm):
     assert (log["padding_share"] >= 0).all() and (log["pairs_per_s"] > 0).all()
 
 
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"ot": {**SETTINGS["ot"], "marginals": "idf"}},
+        {"ot": {**SETTINGS["ot"], "plan_gradient": "unrolled"}},
+        {"english_term": False, "freeze_word_embeddings": True},
+    ],
+    ids=["idf", "unrolled", "no_english_frozen"],
+)
+def test_ot_variants_train(data, tmp_path, overrides):
+    summary, log = run(data, tmp_path, arm="ot", steps=6, eval_every=6, **overrides)
+    assert np.isfinite(log["loss"]).all() and summary["skipped"] == 0
+    if overrides.get("freeze_word_embeddings"):
+        before = load_file(Path(data["student"]) / "model.safetensors")
+        after = load_file(tmp_path / "model" / "model.safetensors")
+        key = next(k for k in before if "word_embeddings" in k)
+        assert torch.equal(before[key], after[key])
+        assert any(not torch.equal(before[k], after[k]) for k in before if "layer" in k)
+
+
 def test_same_seed_same_weights_different_seed_different_weights(data, tmp_path):
     weights = []
     for name, seed in (("a", 5), ("b", 5), ("c", 6)):

@@ -40,8 +40,12 @@ def atomic_path(path: str | os.PathLike, *, is_dir: bool = False) -> Iterator[Pa
         fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         os.close(fd)
         tmp = Path(name)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
         yield tmp
+        # mkstemp/mkdtemp create private (0600/0700) entries: give them the usual modes
+        os.chmod(tmp, (0o777 if is_dir else 0o666) & ~umask)
         if is_dir:
             if path.exists():
                 shutil.rmtree(path)

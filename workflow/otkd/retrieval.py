@@ -363,7 +363,7 @@ def evaluate_model(
     shared English side (None: the model encodes both sides itself, as ``student_init``).
     """
     out_dir = Path(out_dir)
-    enc = CachedEncoder(encoder)
+    enc = encoder if isinstance(encoder, CachedEncoder) else CachedEncoder(encoder)
     start = time.perf_counter()
     if lareqa_candidate_text not in LAREQA_TEXT_FIELD:
         raise PipelineError(

@@ -83,7 +83,7 @@ def tokenize_texts(
         special = batch["special_tokens_mask"][row]
         offsets = batch["offset_mapping"][row]
         seqs.append(ids)
-        contents.append([not s and end > cut for s, (_, end) in zip(special, offsets)])
+        contents.append([not s and end > cut for s, (_, end) in zip(special, offsets, strict=True)])
     return TokenArrays.from_lists(seqs, contents, truncated)
 
 
@@ -149,8 +149,8 @@ def length_stats(arrays: TokenArrays, langs: Sequence[str]) -> pd.DataFrame:
                 "lang": lang,
                 "n": len(g),
                 "mean": round(float(g["length"].mean()), 2) if len(g) else 0.0,
-                "p50": float(np.percentile(g["length"], 50)) if len(g) else 0.0,
-                "p95": float(np.percentile(g["length"], 95)) if len(g) else 0.0,
+                "p50": round(float(np.percentile(g["length"], 50)), 2) if len(g) else 0.0,
+                "p95": round(float(np.percentile(g["length"], 95)), 2) if len(g) else 0.0,
                 "max": int(g["length"].max()) if len(g) else 0,
                 "mean_content": round(float(g["content"].mean()), 2) if len(g) else 0.0,
                 "truncated": int(g["trunc"].sum()),

@@ -374,6 +374,112 @@ def _nonfinite(policy: str, arm: str, step: int, what: str) -> None:
     log.warning("arm %s step %d: %s; batch skipped (train.nan_policy: skip)", arm, step, what)
 
 
+@dataclass
+class Run:
+    """Everything one training run holds; :meth:`step` is one optimisation step."""
+
+    arm: str
+    cfg: dict
+    net: Student
+    tokenizer: object
+    loss_fn: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: object
+    trainable: list
+    data: SplitData
+    device: torch.device
+
+    def lengths(self) -> np.ndarray:
+        """Student lengths that batches are bucketed by: ``(n, 2)`` (translation, English) or
+        ``(n, 1)`` without the English term."""
+        cols = [self.data.student_xx.lengths()]
+        if self.cfg["english_term"]:
+            cols.append(self.data.student_en.lengths())
+        return np.stack(cols, axis=1)
+
+    def step(self, idx: np.ndarray) -> tuple[float, str | None, list[list[int]]]:
+        """Loss, backward, clipping and optimizer step on rows ``idx``.
+
+        Returns the loss value, a description of the problem when the loss or the gradient
+        norm is not finite (the update is then not applied), and the student sequence
+        lengths of each forward pass (for the padding share).
+        """
+        tokens, bf16 = bool(getattr(self.loss_fn, "uses_tokens", True)), bool(self.cfg["bf16"])
+        teacher = teacher_features(self.data, idx, tokens=tokens, device=self.device)
+        feats, lens = self.net.features(self.data.student_xx, idx, tokens=tokens, bf16=bf16)
+        loss = self.loss_fn(feats, teacher)
+        groups = [lens]
+        if self.cfg["english_term"]:
+            feats, lens = self.net.features(self.data.student_en, idx, tokens=tokens, bf16=bf16)
+            loss = loss + self.loss_fn(feats, teacher)
+            groups.append(lens)
+        value, problem = float(loss.detach()), None
+        if not math.isfinite(value):
+            problem = f"non-finite loss {value}"
+        else:
+            loss.backward()
+            norm = torch.nn.utils.clip_grad_norm_(self.trainable, self.cfg["max_grad_norm"])
+            if not bool(torch.isfinite(norm)):
+                problem = f"non-finite gradient norm {float(norm)}"
+            else:
+                self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scheduler.step()
+        return value, problem, groups
+
+
+def setup_run(
+    arm: str,
+    seed: int,
+    settings: dict,
+    student: dict,
+    data: SplitData,
+    *,
+    projection: bool = False,
+    device: str | torch.device | None = None,
+) -> Run:
+    """Seed everything, load the student, add a projection if needed, build loss/optimizer.
+
+    Arguments as for :func:`train`; ``data`` is the loaded training split.
+    """
+    from transformers import get_linear_schedule_with_warmup
+
+    cfg = fill_defaults(settings)
+    device = torch.device(device) if device is not None else default_device()
+    _set_seed(seed)
+    profile = ModelProfile.from_config(student)
+    model, tokenizer = load_model(profile.spec)
+    student_dim, teacher_dim = int(model.config.hidden_size), data.cache.dim
+    proj = None
+    if student_dim != teacher_dim:
+        if not projection:
+            raise PipelineError(
+                f"student {profile.spec!r} has dimension {student_dim} but the teacher cache "
+                f"{data.cache.directory} has {teacher_dim}: set config key "
+                f"'models.projection: true' to learn a linear projection, or use models of "
+                f"the same dimension"
+            )
+        proj = torch.nn.Linear(student_dim, teacher_dim, bias=False)
+        log.info("learned projection %d -> %d", student_dim, teacher_dim)
+    net = Student(model, profile, proj).to(device)
+    net.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    if cfg["freeze_word_embeddings"]:
+        model.get_input_embeddings().weight.requires_grad_(False)
+    net.train()
+
+    idf = (None, None)
+    if cfg.get("ot", {}).get("marginals", "uniform") == "idf":
+        idf = _idf_tables(data)
+    loss_fn = build_loss(arm, cfg, student_idf=idf[0], teacher_idf=idf[1]).to(device)
+    optimizer = torch.optim.AdamW(_param_groups([net], cfg["weight_decay"]), lr=cfg["lr"])
+    steps = int(cfg["steps"])
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, round(cfg["warmup_ratio"] * steps), steps
+    )
+    trainable = [p for p in net.parameters() if p.requires_grad]
+    return Run(arm, cfg, net, tokenizer, loss_fn, optimizer, scheduler, trainable, data, device)
+
+
 def train(
     arm: str,
     seed: int,
@@ -407,63 +513,26 @@ def train(
         a summary dict (best step and dev accuracy, steps run, skipped batches, padding share,
         mean pairs/s).
     """
-    cfg = fill_defaults(settings)
-    steps, batch_size, policy = int(cfg["steps"]), int(cfg["batch_size"]), cfg["nan_policy"]
-    device = torch.device(device) if device is not None else default_device()
-    _set_seed(seed)
-    profile = ModelProfile.from_config(student)
-
     train_data, dev_data = load_split(train_paths), load_split(dev_paths)
-    teacher_dim = train_data.cache.dim
-    if dev_data.cache.dim != teacher_dim:
+    if dev_data.cache.dim != train_data.cache.dim:
         raise PipelineError(
             f"{dev_paths.teacher_cache}: dimension {dev_data.cache.dim} differs from "
-            f"{train_paths.teacher_cache} ({teacher_dim})"
+            f"{train_paths.teacher_cache} ({train_data.cache.dim})"
         )
-
-    model, tokenizer = load_model(profile.spec)
-    student_dim = int(model.config.hidden_size)
-    proj = None
-    if student_dim != teacher_dim:
-        if not projection:
-            raise PipelineError(
-                f"student {profile.spec!r} has dimension {student_dim} but the teacher cache "
-                f"{train_paths.teacher_cache} has {teacher_dim}: set config key "
-                f"'models.projection: true' to learn a linear projection, or use models of "
-                f"the same dimension"
-            )
-        proj = torch.nn.Linear(student_dim, teacher_dim, bias=False)
-        log.info("learned projection %d -> %d", student_dim, teacher_dim)
-    net = Student(model, profile, proj).to(device)
-    net.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    if cfg["freeze_word_embeddings"]:
-        model.get_input_embeddings().weight.requires_grad_(False)
-
-    marginals = cfg.get("ot", {}).get("marginals", "uniform")
-    idf = _idf_tables(train_data) if marginals == "idf" and arm in ("ot", "ot_kl") else (None, None)
-    loss_fn = build_loss(arm, cfg, student_idf=idf[0], teacher_idf=idf[1]).to(device)
-    uses_tokens = bool(getattr(loss_fn, "uses_tokens", True))
-    english = bool(cfg["english_term"])
-    bf16 = bool(cfg["bf16"])
-
-    trainable = [p for p in net.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(_param_groups([net], cfg["weight_decay"]), lr=cfg["lr"])
-    from transformers import get_linear_schedule_with_warmup
-
-    scheduler = get_linear_schedule_with_warmup(
-        optimizer, round(cfg["warmup_ratio"] * steps), steps
-    )
-
+    run = setup_run(arm, seed, settings, student, train_data, projection=projection, device=device)
+    cfg, net = run.cfg, run.net
+    steps, batch_size, policy = int(cfg["steps"]), int(cfg["batch_size"]), cfg["nan_policy"]
     encoder = Encoder(
-        profile,
-        model=model,
-        tokenizer=tokenizer,
+        net.profile,
+        model=net.model,
+        tokenizer=run.tokenizer,
         batch_size=DEV_BATCH_SIZE,
-        bf16=bf16,
-        device=device,
+        bf16=bool(cfg["bf16"]),
+        device=run.device,
         show_progress=False,
     )
-    encoder.projection = proj
+    encoder.projection = net.projection
+    rows, curve = [], []
 
     def evaluate(step: int) -> float:
         started = time.perf_counter()
@@ -476,56 +545,29 @@ def train(
         )
         return acc["all"]
 
-    lengths = np.stack([train_data.student_xx.lengths(), train_data.student_en.lengths()], axis=1)
-    if not english:
-        lengths = lengths[:, :1]
-    batches = batch_stream(lengths, batch_size, np.random.default_rng(seed))
-
-    rows, curve = [], []
+    batches = batch_stream(run.lengths(), batch_size, np.random.default_rng(seed))
     best = {"step": None, "accuracy": -math.inf, "state": None}
     skipped, stale, n_eval = 0, 0, max(1, int(cfg["eval_every"]))
     log.info(
         "train arm=%s seed=%d steps=%d batch=%d pairs=%d dev=%d device=%s loss=%s",
-        arm, seed, steps, batch_size, len(train_data), len(dev_data), device, loss_fn,
+        arm, seed, steps, batch_size, len(train_data), len(dev_data), run.device, run.loss_fn,
     )  # fmt: skip
     evaluate(0)
-    net.train()
     start = time.perf_counter()
     step = 0
     for step in range(1, steps + 1):
         idx = next(batches)
         t0 = time.perf_counter()
-        lr = scheduler.get_last_lr()[0]
-        teacher = teacher_features(train_data, idx, tokens=uses_tokens, device=device)
-        feats, lens_xx = net.features(train_data.student_xx, idx, tokens=uses_tokens, bf16=bf16)
-        loss = loss_fn(feats, teacher)
-        groups = [lens_xx]
-        if english:
-            feats_en, lens_en = net.features(
-                train_data.student_en, idx, tokens=uses_tokens, bf16=bf16
-            )
-            loss = loss + loss_fn(feats_en, teacher)
-            groups.append(lens_en)
-        value = float(loss.detach())
-        ok = math.isfinite(value)
-        if not ok:
-            _nonfinite(policy, arm, step, f"non-finite loss {value}")
-        else:
-            loss.backward()
-            norm = torch.nn.utils.clip_grad_norm_(trainable, cfg["max_grad_norm"])
-            ok = bool(torch.isfinite(norm))
-            if not ok:
-                _nonfinite(policy, arm, step, f"non-finite gradient norm {float(norm)}")
-            else:
-                optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        scheduler.step()
-        skipped += not ok
+        lr = run.scheduler.get_last_lr()[0]
+        value, problem, groups = run.step(idx)
+        if problem:
+            _nonfinite(policy, arm, step, problem)
+            skipped += 1
         dt = time.perf_counter() - t0
         rows.append(
             {
                 "step": step,
-                "loss": value if ok else math.nan,
+                "loss": math.nan if problem else value,
                 "lr": lr,
                 "pairs_per_s": len(idx) / dt,
                 "elapsed_s": time.perf_counter() - start,
@@ -564,7 +606,7 @@ def train(
     if model_dir is not None:
         if best["state"] is not None:
             net.load_state_dict(best["state"], strict=False)
-        save_checkpoint(net, tokenizer, profile, Path(model_dir), summary)
+        save_checkpoint(net, run.tokenizer, net.profile, Path(model_dir), summary)
     write_df(train_log, frame, float_format="%.6g")
     write_df(dev_curve, pd.DataFrame(curve, columns=["step", "lang", "accuracy"]))
     return summary

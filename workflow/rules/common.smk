@@ -149,7 +149,8 @@ def model_targets():
 
 def teacher_cache_targets():
     """The teacher cache directory of every split and the token length statistics."""
-    return expand("results/teacher_cache/{split}", split=SPLITS) + ["results/tokens/stats.tsv"]
+    caches = expand("results/teacher_cache/{split}", split=SPLITS)
+    return caches + ["results/tokens/stats.tsv"]
 
 
 def train_targets():
@@ -169,3 +170,87 @@ def report_targets():
         "results/figures",
         "results/runtime.tsv",
     ]
+
+
+# --- evaluate and report stages: inputs and parameters (otkd.retrieval, otkd.report) ----
+from otkd.retrieval import model_profile, task_langs, uses_teacher_index  # noqa: E402
+
+XQUAD_DIR = "results/data/xquad"
+TEACHER_INDEX_DIR = "results/index/teacher"
+
+
+def evaluate_encode_params():
+    """Encoder batch size and bf16 switch (config.encode)."""
+    enc = config.get("encode", {})
+    return {"batch_size": enc.get("batch_size", 64), "bf16": enc.get("bf16", False)}
+
+
+def evaluation_params():
+    """FAISS spec, top k and LAReQA candidate options (config.evaluation)."""
+    ev = config["evaluation"]
+    return {
+        "index_spec": ev.get("index", "Flat"),
+        "top_k": ev.get("top_k", 100),
+        "lareqa_candidate_text": ev.get("lareqa_candidate_text", "sentence_paragraph"),
+        "lareqa_max_length": ev.get("lareqa_max_length"),
+    }
+
+
+def xquad_task_files():
+    """Every XQuAD task file the evaluation of one model reads (data stage outputs)."""
+    pairs = task_langs(TASKS, LANGS)
+    langs = ["en", *LANGS]
+    files = expand(f"{XQUAD_DIR}/questions/{{lang}}.tsv", lang=langs)
+    files += expand(f"{XQUAD_DIR}/paragraphs/{{lang}}.jsonl", lang=langs)
+    files += [f"{XQUAD_DIR}/qrels/{task}/{lang}.tsv" for task, lang in pairs]
+    lareqa = [lang for task, lang in pairs if task == "lareqa"]
+    if lareqa:
+        files += [f"{XQUAD_DIR}/lareqa/candidates.jsonl"]
+        files += expand(f"{XQUAD_DIR}/lareqa/questions/{{lang}}.tsv", lang=lareqa)
+    return files
+
+
+def evaluate_model_input(wildcards):
+    """English questions (locates the task folder), every task file, the model (checkpoint
+    dir or rebuilt student init) and, for every model but student_init, the teacher index."""
+    model = wildcards.model
+    inputs = {"questions": f"{XQUAD_DIR}/questions/en.tsv", "data": xquad_task_files()}
+    if model == "student_init":
+        inputs["model"] = student_init_input()
+    elif model != "teacher":
+        inputs["model"] = model_profile(model, config["models"]).spec
+    if uses_teacher_index(model):
+        inputs["index"] = f"{TEACHER_INDEX_DIR}/meta.json"
+    return inputs
+
+
+def evaluate_model_profile(wildcards):
+    """Spec, pooling, prefixes and max length the model is evaluated with."""
+    return model_profile(wildcards.model, config["models"]).to_dict()
+
+
+def xquad_dir_of(wildcards, input):
+    """results/data/xquad, from the input English questions file."""
+    return str(Path(input.questions).parents[1])
+
+
+def teacher_index_of(wildcards, input):
+    """The shared teacher index folder from the input, or None (student_init)."""
+    return str(Path(input.index).parent) if "index" in input.keys() else None
+
+
+def report_config():
+    """The config keys the tables need: languages, groups, stats, seed, evaluation."""
+    keys = ["languages", "groups", "stats", "seed", "evaluation"]
+    return {key: config[key] for key in keys if key in config}
+
+
+def report_train_runs():
+    """Checkpoint directories of every trained run; their train logs lie beside them."""
+    return expand("results/train/{arm}/seed{seed}/model", arm=ARMS, seed=SEEDS)
+
+
+def report_rule_names(wildcards):
+    """Every rule name of the workflow, to split benchmark file names into rule and
+    wildcards."""
+    return sorted(rule.name for rule in workflow.rules)

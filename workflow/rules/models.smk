@@ -9,13 +9,13 @@ rule student_init:
         "logs/models/student_init_{image}.log",
     benchmark:
         "results/benchmarks/models/student_init_{image}.tsv"
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=15,
     wildcard_constraints:
         image=r"[A-Za-z0-9_.-]+",
     conda:
         "../../envs/pipeline.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=15,
     script:
         "../scripts/student_init.py"

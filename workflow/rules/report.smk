@@ -1,22 +1,6 @@
 # Report stage: results table, comparisons against KL, summary, figures, runtime table
 # (otkd.report). Final outputs are marked for `snakemake --report report.html`.
-
-
-def report_config():
-    """The config keys the tables need: languages, groups, stats, seed, evaluation."""
-    keys = ["languages", "groups", "stats", "seed", "evaluation"]
-    return {key: config[key] for key in keys if key in config}
-
-
-def report_train_runs():
-    """Checkpoint directories of every trained run; their train logs lie beside them."""
-    return expand("results/train/{arm}/seed{seed}/model", arm=ARMS, seed=SEEDS)
-
-
-def report_rule_names(wildcards):
-    """Every rule name of the workflow, to split benchmark file names into rule and
-    wildcards."""
-    return sorted(rule.name for rule in workflow.rules)
+# Input and parameter functions live in common.smk.
 
 
 rule build_tables:

@@ -2,12 +2,6 @@
 # split; pooled and content-token embeddings (fp16, memory-mappable) read by training.
 
 
-def encode_params():
-    """Batch size and bf16 switch of config.encode (defaults: 64, fp32)."""
-    enc = config.get("encode", {})
-    return {"batch_size": enc.get("batch_size", 64), "bf16": enc.get("bf16", False)}
-
-
 rule build_teacher_cache:
     input:
         "results/tokens/{split}/teacher_en.npz",
@@ -17,14 +11,15 @@ rule build_teacher_cache:
         "logs/teacher_cache/build_teacher_cache_{split}.log",
     benchmark:
         "results/benchmarks/teacher_cache/build_teacher_cache_{split}.tsv"
-    params:
-        teacher=config["models"]["teacher"],
-        encode=encode_params(),
+    conda:
+        "../../envs/pipeline.yaml"
     threads: 2
     resources:
         mem_mb=4000,
         runtime=30,
-    conda:
-        "../../envs/pipeline.yaml"
+    params:
+        teacher=config["models"]["teacher"],
+        batch_size=config["encode"]["batch_size"],
+        bf16=config["encode"]["bf16"],
     script:
         "../scripts/build_teacher_cache.py"

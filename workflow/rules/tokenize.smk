@@ -2,16 +2,6 @@
 # (English and foreign) tokenizers; ids, offsets, content masks, length statistics.
 
 
-def tokenize_params():
-    """Teacher and student profiles (config.models) and the student's training prefix."""
-    models = config["models"]
-    return {
-        "teacher": models["teacher"],
-        "student": models["student"],
-        "train_prefix": models.get("train_prefix", ""),
-    }
-
-
 rule tokenize_bitext:
     input:
         bitext="results/data/bitext/{split}.tsv",
@@ -24,14 +14,16 @@ rule tokenize_bitext:
         "logs/tokenize/tokenize_bitext_{split}.log",
     benchmark:
         "results/benchmarks/tokenize/tokenize_bitext_{split}.tsv"
-    params:
-        models=tokenize_params(),
+    conda:
+        "../../envs/pipeline.yaml"
     threads: 1
     resources:
         mem_mb=3000,
         runtime=10,
-    conda:
-        "../../envs/pipeline.yaml"
+    params:
+        teacher=config["models"]["teacher"],
+        student=config["models"]["student"],
+        train_prefix=config["models"]["train_prefix"],
     script:
         "../scripts/tokenize_bitext.py"
 
@@ -48,13 +40,13 @@ rule token_stats:
         "results/tokens/stats.tsv",
     log:
         "logs/tokenize/token_stats.log",
-    params:
-        splits=SPLITS,
+    conda:
+        "../../envs/pipeline.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../../envs/pipeline.yaml"
+    params:
+        splits=SPLITS,
     script:
         "../scripts/token_stats.py"

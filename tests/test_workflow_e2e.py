@@ -1,0 +1,177 @@
+"""End-to-end runs of the whole DAG on a tiny config, and Snakemake rerun semantics.
+
+Tiny random BERTs stand in for teacher and student; the data are the real XQuAD and
+bitext files from the offline mirror, cut to one language and a few dozen pairs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from conftest import make_tiny_bert
+from workflow_utils import ROOT, SNAKEMAKE, mirror_available, run_snakemake, tiny_config
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not mirror_available(), reason="offline mirror absent"),
+]
+
+UPSTREAM_RULES = {"download", "xquad", "bitext", "tokenize_bitext", "build_teacher_cache"}
+
+
+def e2e_config(tmp: Path, **overrides) -> dict:
+    teacher = make_tiny_bert(tmp / "teacher", seed=0)
+    student = make_tiny_bert(tmp / "student", seed=1)
+    model = {"pooling": "mean", "query_prefix": "", "passage_prefix": "", "max_length": 32}
+    cfg = tiny_config(
+        languages=["de"],
+        groups={"lower_resource": [], "higher_resource": ["de"]},
+        bitext={"budget_per_language": 48, "dev_per_language": 16},
+        models={
+            "teacher": {"spec": str(teacher), **model},
+            "student": {"spec": str(student), **model},
+            "train_prefix": "",
+        },
+        encode={"batch_size": 64, "bf16": False},
+        train={"arms": ["kl", "ot"], "seeds": [1, 2], "steps": 6, "batch_size": 8,
+               "eval_every": 3, "bf16": False},
+        evaluation={"lareqa_max_length": 32},
+        stats={"n_resamples": 200},
+    )
+    for key, value in overrides.items():
+        cfg[key] = value
+    return cfg
+
+
+def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
+    """Rule -> job count from a dry run's 'Job stats' table."""
+    jobs: dict[str, int] = {}
+    block = result.stdout.split("Job stats:", 1)
+    if len(block) < 2:
+        return jobs
+    for line in block[1].splitlines()[3:]:
+        match = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if not match:
+            break
+        if match.group(1) != "total":
+            jobs[match.group(1)] = int(match.group(2))
+    return jobs
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("e2e")
+    cfg = e2e_config(tmp)
+    work = tmp / "work"
+    result = run_snakemake(work, cfg, "results/table.tsv")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+    return work, cfg
+
+
+def test_full_dag_produces_the_final_outputs(finished_run):
+    work, _ = finished_run
+    for name in ["table.tsv", "comparison.tsv", "summary.md", "runtime.tsv"]:
+        assert (work / "results" / name).stat().st_size > 0, name
+    table = (work / "results" / "table.tsv").read_text()
+    for arm in ["teacher", "student_init", "kl", "ot"]:
+        assert f"\t{arm}\t" in table, arm
+    assert (work / "logs").is_dir()
+
+
+def test_second_run_does_nothing(finished_run):
+    work, cfg = finished_run
+    result = run_snakemake(work, cfg, "results/table.tsv", "-n")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert planned_jobs(result) == {}, result.stdout[-3000:]
+
+
+def test_changed_kl_temperature_reruns_only_kl_and_downstream(finished_run):
+    work, cfg = finished_run
+    changed = {**cfg, "train": {**cfg["train"], "kl": {"temperature": 0.2}}}
+    result = run_snakemake(work, changed, "results/table.tsv", "-n")
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = planned_jobs(result)
+    assert jobs.get("train_model") == 2, jobs  # kl seeds 1 and 2, not ot
+    assert not UPSTREAM_RULES & set(jobs), jobs
+    assert "evaluate_model" in jobs and jobs["evaluate_model"] == 2, jobs
+    # the dry run must not have touched the finished outputs
+    assert planned_jobs(run_snakemake(work, cfg, "results/table.tsv", "-n")) == {}
+
+
+def test_forcerun_reruns_a_stage_and_its_dependents(finished_run):
+    work, cfg = finished_run
+    result = run_snakemake(
+        work, cfg, "results/table.tsv", "-n", "--forcerun", "build_teacher_cache"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = planned_jobs(result)
+    assert jobs.get("build_teacher_cache") == 2, jobs
+    assert jobs.get("train_model") == 4, jobs
+    assert not {"download", "xquad", "bitext", "tokenize_bitext"} & set(jobs), jobs
+
+
+def test_killed_training_leaves_no_finished_output(finished_run, tmp_path):
+    work, cfg = finished_run
+    slow = {**cfg, "train": {**cfg["train"], "seeds": [1, 2, 7], "steps": 400, "eval_every": 400}}
+    model_dir = work / "results" / "train" / "kl" / "seed7" / "model"
+    cfg_file = tmp_path / "slow.yaml"
+    import yaml
+
+    cfg_file.write_text(yaml.safe_dump(slow))
+    cmd = [str(SNAKEMAKE), "-s", str(ROOT / "Snakefile"), "--directory", str(work),
+           "--configfile", str(cfg_file), "--cores", "1", str(model_dir.relative_to(work))]
+    proc = subprocess.Popen(cmd, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    log = work / "logs" / "train" / "kl" / "seed7.log"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (log.exists() and "step" in log.read_text()):
+        time.sleep(0.5)
+    time.sleep(2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not model_dir.exists(), "a killed training job left a model directory behind"
+    again = run_snakemake(work, slow, str(model_dir.relative_to(work)), "-n")
+    assert planned_jobs(again).get("train_model") == 1, again.stdout[-2000:]
+    done = run_snakemake(work, slow, str(model_dir.relative_to(work)), "--rerun-incomplete")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (model_dir / "config.json").is_file()
+
+
+def test_slurm_profile_submits_gpu_only_for_training_and_encoding(finished_run, tmp_path):
+    import shutil
+
+    work, cfg = finished_run
+    copy = tmp_path / "slurm_work"
+    shutil.copytree(work, copy, ignore=shutil.ignore_patterns(".snakemake"))
+    stub_dir = tmp_path / "stub"
+    stub_dir.mkdir()
+    env = {
+        **os.environ,
+        "PATH": f"{ROOT / 'tests' / 'slurm_stub'}:{os.environ['PATH']}",
+        "SLURM_STUB_DIR": str(stub_dir),
+    }
+    cfg_file = copy / "test_config.yaml"
+    import yaml
+
+    cfg_file.write_text(yaml.safe_dump(cfg))
+    cmd = [
+        str(SNAKEMAKE), "-s", str(ROOT / "Snakefile"), "--directory", str(copy),
+        "--configfile", str(cfg_file), "--profile", str(ROOT / "profiles" / "slurm"),
+        "--latency-wait", "1", "--keep-going", "--jobs", "10",
+        "--forcerun", "data_summary", "train_model",
+        "results/data/summary.json", "results/train/kl/seed1/model",
+    ]
+    subprocess.run(cmd, cwd=copy, env=env, capture_output=True, text=True, timeout=300)
+    submitted = (stub_dir / "sbatch.log").read_text().splitlines()
+    train = [line for line in submitted if "rule_train_model" in line]
+    data = [line for line in submitted if "rule_data_summary" in line]
+    assert train and data, submitted
+    assert all("--gpus=1" in line or "gpu:1" in line for line in train), train
+    assert not any("gpu" in line for line in data), data
+    (tmp_path.parent / "slurm_submit_lines.txt").write_text("\n".join(submitted) + "\n")
