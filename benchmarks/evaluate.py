@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import platform
 import resource
 import sys
@@ -25,7 +26,6 @@ sys.path.insert(0, str(ROOT / "workflow"))
 
 import faiss  # noqa: E402
 import torch  # noqa: E402
-
 from otkd.config import load_config  # noqa: E402
 from otkd.encode import Encoder  # noqa: E402
 from otkd.io import setup_logging, write_json  # noqa: E402
@@ -46,6 +46,13 @@ log = logging.getLogger("otkd.benchmark")
 def peak_rss_mb() -> float:
     """Peak resident set size of this process so far (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process so far (less sensitive than wall time to
+    other jobs sharing the cores)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -87,7 +94,7 @@ def main() -> None:
             )
             result["teacher_index_s"] = round(time.perf_counter() - start, 1)
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), cpu_seconds()
     profile = model_profile(args.model, config["models"], ROOT / "results" / "train")
     encoder = CachedEncoder(Encoder(profile, batch_size=result["batch_size"], bf16=result["bf16"]))
     result["load_s"] = round(time.perf_counter() - start, 1)
@@ -109,6 +116,8 @@ def main() -> None:
     result["encode_s"] = round(encoder.seconds, 1)
     result["texts_encoded"] = encoder.n_encoded
     result["wall_s"] = round(result["load_s"] + result["evaluate_s"], 1)
+    result["cpu_s"] = round(cpu_seconds() - cpu_start, 1)
+    result["load_average_1m"] = round(os.getloadavg()[0], 2)
     result["peak_rss_mb"] = round(peak_rss_mb(), 0)
     main_rows = metrics[metrics["measure"] == metrics["task"].map(MAIN_MEASURE)]
     result["main_metric_mean"] = {

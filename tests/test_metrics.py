@@ -6,7 +6,6 @@ import math
 
 import ir_measures
 import pytest
-
 from otkd.io import PipelineError
 from otkd.metrics import aggregate, check_ids, read_qrels, read_run, score_run
 from otkd.retrieval import write_trec_run

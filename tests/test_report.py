@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
 from otkd.io import PipelineError
 from otkd.report import (
     build_comparison,

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from otkd.io import PipelineError
 from otkd.metrics import read_qrels, read_run
 from otkd.retrieval import (

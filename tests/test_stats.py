@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import stats as sps
-
 from otkd.stats import (
     bootstrap_ci,
     cohens_dz,
@@ -14,6 +12,7 @@ from otkd.stats import (
     holm,
     paired_permutation_test,
 )
+from scipy import stats as sps
 
 
 def test_sign_flip_test_is_exact_on_small_samples():

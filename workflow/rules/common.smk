@@ -245,12 +245,68 @@ def report_config():
     return {key: config[key] for key in keys if key in config}
 
 
-def report_train_runs():
-    """Checkpoint directories of every trained run; their train logs lie beside them."""
-    return expand("results/train/{arm}/seed{seed}/model", arm=ARMS, seed=SEEDS)
+def report_train_logs():
+    """train_log.tsv and dev_curve.tsv of every trained run (arm, seed)."""
+    return expand(
+        "results/train/{arm}/seed{seed}/{name}.tsv",
+        arm=ARMS,
+        seed=SEEDS,
+        name=["train_log", "dev_curve"],
+    )
 
 
 def report_rule_names(wildcards):
     """Every rule name of the workflow, to split benchmark file names into rule and
     wildcards."""
     return sorted(rule.name for rule in workflow.rules)
+
+
+# --- train and sweep stages: inputs and parameters (otkd.train; imported lazily: torch) --
+TRAIN_SIDES = ["student_xx", "student_en", "teacher_en"]
+
+
+def train_inputs(wildcards):
+    """Student init and, per split, the bitext, the token files and the teacher cache,
+    named {split}_{field} as otkd.train.SplitPaths.from_input expects."""
+    files = {"init": student_init_input()}
+    for split in SPLITS:
+        files[f"{split}_bitext"] = f"results/data/bitext/{split}.tsv"
+        for side in TRAIN_SIDES:
+            files[f"{split}_{side}"] = f"results/tokens/{split}/{side}.npz"
+        files[f"{split}_teacher_cache"] = f"results/teacher_cache/{split}"
+    return files
+
+
+def train_settings(wildcards):
+    """Shared training parameters and this arm's own loss parameters only (config.train)."""
+    from otkd.train import arm_settings
+
+    return arm_settings(config["train"], wildcards.arm)
+
+
+def sweep_runs(wildcards=None):
+    """(arm, param, value) of every sweep run (config.sweep; equal budget per arm)."""
+    from otkd.train import sweep_plan
+
+    return sweep_plan(config["sweep"])
+
+
+def sweep_curves(wildcards):
+    """The dev curve of every sweep run."""
+    return [
+        f"results/sweep/{arm}/{param}_{value}/dev_curve.tsv"
+        for arm, param, value in sweep_runs()
+    ]
+
+
+def sweep_run_settings(wildcards):
+    """config.train for the arm, with the swept value and sweep.steps steps."""
+    from otkd.train import sweep_settings
+
+    return sweep_settings(
+        config["train"],
+        config["sweep"],
+        wildcards.arm,
+        wildcards.param,
+        float(wildcards.value),
+    )

@@ -39,7 +39,7 @@ rule plot_figures:
     input:
         table="results/table.tsv",
         comparison="results/comparison.tsv",
-        runs=report_train_runs(),
+        runs=report_train_logs(),
     output:
         report(
             directory("results/figures"),
@@ -62,7 +62,7 @@ rule plot_figures:
 rule collect_runtime:
     input:
         evaluated=evaluate_targets(),
-        trained=report_train_runs(),
+        trained=report_train_logs(),
         tables=rules.build_tables.output,
         figures=rules.plot_figures.output,
     output:

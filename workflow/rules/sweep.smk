@@ -1,38 +1,11 @@
 # Sweep stage: short runs tuning KL's temperature and OT's eps on the dev set only (never
 # XQuAD); same budget per arm. Separate target `sweep`, not part of results/table.tsv.
+# Functions: common.smk.
 
 
 wildcard_constraints:
     param="temperature|eps",
     value=r"[0-9]+(\.[0-9]+)?(e-?[0-9]+)?",
-
-
-def sweep_runs(wildcards=None):
-    """(arm, param, value) of every sweep run (config.sweep; equal budget per arm)."""
-    from otkd.train import sweep_plan
-
-    return sweep_plan(config["sweep"])
-
-
-def sweep_curves(wildcards):
-    """The dev curve of every sweep run."""
-    return [
-        f"results/sweep/{arm}/{param}_{value}/dev_curve.tsv"
-        for arm, param, value in sweep_runs()
-    ]
-
-
-def sweep_run_settings(wildcards):
-    """config.train for the arm with the swept value and sweep.steps steps."""
-    from otkd.train import sweep_settings
-
-    return sweep_settings(
-        config["train"],
-        config["sweep"],
-        wildcards.arm,
-        wildcards.param,
-        float(wildcards.value),
-    )
 
 
 rule sweep:

@@ -1,26 +1,5 @@
 # Train stage: one run per (arm, seed); teacher targets come only from the teacher cache,
-# checkpoint chosen on the FLORES dev set (otkd.train).
-
-TRAIN_SIDES = ["student_xx", "student_en", "teacher_en"]
-
-
-def train_inputs(wildcards):
-    """Student init and, per split, the bitext, the token files and the teacher cache,
-    named {split}_{field} as otkd.train.SplitPaths.from_input expects."""
-    files = {"init": student_init_input()}
-    for split in SPLITS:
-        files[f"{split}_bitext"] = f"results/data/bitext/{split}.tsv"
-        for side in TRAIN_SIDES:
-            files[f"{split}_{side}"] = f"results/tokens/{split}/{side}.npz"
-        files[f"{split}_teacher_cache"] = f"results/teacher_cache/{split}"
-    return files
-
-
-def train_settings(wildcards):
-    """Shared training parameters and this arm's own loss parameters only (config.train)."""
-    from otkd.train import arm_settings
-
-    return arm_settings(config["train"], wildcards.arm)
+# checkpoint chosen on the FLORES dev set (otkd.train). Functions: common.smk.
 
 
 rule train_model:

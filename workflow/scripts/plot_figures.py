@@ -11,6 +11,6 @@ setup_logging(snakemake.log[0])
 make_figures(
     snakemake.input.table,
     snakemake.input.comparison,
-    [Path(model).parent for model in snakemake.input.runs],
+    sorted({Path(log).parent for log in snakemake.input.runs}),
     snakemake.output[0],
 )
