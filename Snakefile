@@ -12,9 +12,9 @@ include: "workflow/rules/common.smk"
 
 
 rule all:
-    input:
-        "results/table.tsv",
     default_target: True
+    input:
+        report_targets(),
 
 
 include: "workflow/rules/download.smk"

@@ -15,8 +15,14 @@ wall time between consecutive step ends, the first ``--skip`` steps left out. Pr
 ratios (ot / kl step time; our mse / st_mse pairs/s) and writes ``results.json`` and
 ``results.tsv`` under ``--out``.
 
-Usage: ``.venv/bin/python benchmarks/train_step.py [--steps 12] [--threads 2]``
-(needs ``pip install -r requirements-bench.txt -c <torch pin>``).
+Our arms (``--arms``, default ot kl mse) run in ONE process, each doing one step in turn on
+the same batch, so that load changes on a shared machine hit every arm alike; ``--single``
+adds a full :func:`otkd.train.train` run of an arm alone (its own peak memory).
+
+Usage: ``.venv/bin/python benchmarks/train_step.py [--steps 10] [--threads 2]``
+(needs ``pip install -r requirements-bench.txt -c <torch pin>``). On a machine shared with
+other jobs, torch with 2 threads per process can slow down ~10x whenever another process
+takes a core (threads wait for each other); ``--threads 1`` then gives stable figures.
 """
 
 from __future__ import annotations
@@ -47,7 +53,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "train_step"))
     p.add_argument("--pairs", type=int, default=100, help="training pairs per language")
     p.add_argument("--dev", type=int, default=10, help="dev pairs per language")
-    p.add_argument("--steps", type=int, default=12)
+    p.add_argument("--steps", type=int, default=10)
     p.add_argument("--skip", type=int, default=2, help="warm-up steps left out of timings")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--threads", type=int, default=2)
@@ -58,7 +64,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=["ot", "kl", "mse"],
         help="our arms, timed step by step in turn on the same batches",
     )
-    p.add_argument("--precisions", nargs="+", default=["bf16"], choices=["bf16", "fp32"])
+    p.add_argument("--precisions", nargs="+", default=["bf16", "fp32"], choices=["bf16", "fp32"])
     p.add_argument("--no-st", action="store_true", help="skip sentence-transformers' trainer")
     p.add_argument(
         "--single",

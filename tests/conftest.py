@@ -23,8 +23,9 @@ WORDS = (
 ).split()
 
 
-def make_tiny_bert(path: Path, *, hidden: int = 32, layers: int = 2, seed: int = 0,
-                   words: list[str] = WORDS) -> Path:
+def make_tiny_bert(
+    path: Path, *, hidden: int = 32, layers: int = 2, seed: int = 0, words: list[str] = WORDS
+) -> Path:
     """Save a random few-layer BERT with a word-level tokenizer to ``path``."""
     import torch
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors

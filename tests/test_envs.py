@@ -36,5 +36,7 @@ def test_every_rule_that_runs_code_uses_the_pinned_env():
         for block in blocks:
             name = block.split(":")[0]
             if "script:" in block or "shell:" in block:
-                assert '"../../envs/pipeline.yaml"' in block, f"{smk.name}: rule {name} lacks conda:"
+                assert '"../../envs/pipeline.yaml"' in block, (
+                    f"{smk.name}: rule {name} lacks conda:"
+                )
                 assert "log:" in block, f"{smk.name}: rule {name} lacks log:"

@@ -55,6 +55,7 @@ def repad(feats: Features, extra: int, seed: int = 99) -> Features:
     gen = torch.Generator().manual_seed(seed)
     b, _, d = feats.tokens.shape
     junk = 50.0 * torch.randn(b, extra, d, generator=gen)
+    junk[:, 0, 0] = float("nan")  # padding may hold anything
     return Features(
         feats.pooled,
         torch.cat([feats.tokens, junk], 1),

@@ -39,8 +39,14 @@ def e2e_config(tmp: Path, **overrides) -> dict:
             "train_prefix": "",
         },
         encode={"batch_size": 64, "bf16": False},
-        train={"arms": ["kl", "ot"], "seeds": [1, 2], "steps": 6, "batch_size": 8,
-               "eval_every": 3, "bf16": False},
+        train={
+            "arms": ["kl", "ot"],
+            "seeds": [1, 2],
+            "steps": 6,
+            "batch_size": 8,
+            "eval_every": 3,
+            "bf16": False,
+        },
         evaluation={"lareqa_max_length": 32},
         stats={"n_resamples": 200},
     )
@@ -69,7 +75,7 @@ def finished_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
     cfg = e2e_config(tmp)
     work = tmp / "work"
-    result = run_snakemake(work, cfg, "results/table.tsv")
+    result = run_snakemake(work, cfg, "all")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
     return work, cfg
 
@@ -86,7 +92,7 @@ def test_full_dag_produces_the_final_outputs(finished_run):
 
 def test_second_run_does_nothing(finished_run):
     work, cfg = finished_run
-    result = run_snakemake(work, cfg, "results/table.tsv", "-n")
+    result = run_snakemake(work, cfg, "all", "-n")
     assert result.returncode == 0, result.stderr[-3000:]
     assert planned_jobs(result) == {}, result.stdout[-3000:]
 
@@ -94,20 +100,20 @@ def test_second_run_does_nothing(finished_run):
 def test_changed_kl_temperature_reruns_only_kl_and_downstream(finished_run):
     work, cfg = finished_run
     changed = {**cfg, "train": {**cfg["train"], "kl": {"temperature": 0.2}}}
-    result = run_snakemake(work, changed, "results/table.tsv", "-n")
+    result = run_snakemake(work, changed, "all", "-n")
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = planned_jobs(result)
     assert jobs.get("train_model") == 2, jobs  # kl seeds 1 and 2, not ot
     assert not UPSTREAM_RULES & set(jobs), jobs
     assert "evaluate_model" in jobs and jobs["evaluate_model"] == 2, jobs
     # the dry run must not have touched the finished outputs
-    assert planned_jobs(run_snakemake(work, cfg, "results/table.tsv", "-n")) == {}
+    assert planned_jobs(run_snakemake(work, cfg, "all", "-n")) == {}
 
 
 def test_forcerun_reruns_a_stage_and_its_dependents(finished_run):
     work, cfg = finished_run
     result = run_snakemake(
-        work, cfg, "results/table.tsv", "-n", "--forcerun", "build_teacher_cache"
+        work, cfg, "all", "-n", "--forcerun", "build_teacher_cache"
     )
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = planned_jobs(result)
@@ -124,11 +130,22 @@ def test_killed_training_leaves_no_finished_output(finished_run, tmp_path):
     import yaml
 
     cfg_file.write_text(yaml.safe_dump(slow))
-    cmd = [str(SNAKEMAKE), "-s", str(ROOT / "Snakefile"), "--directory", str(work),
-           "--configfile", str(cfg_file), "--cores", "1", str(model_dir.relative_to(work))]
-    proc = subprocess.Popen(cmd, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    log = work / "logs" / "train" / "kl" / "seed7.log"
+    cmd = [
+        str(SNAKEMAKE),
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(work),
+        "--configfile",
+        str(cfg_file),
+        "--cores",
+        "1",
+        str(model_dir.relative_to(work)),
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    log = work / "logs" / "train" / "train_model_kl_seed7.log"
     deadline = time.time() + 120
     while time.time() < deadline and not (log.exists() and "step" in log.read_text()):
         time.sleep(0.5)
@@ -136,6 +153,8 @@ def test_killed_training_leaves_no_finished_output(finished_run, tmp_path):
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not model_dir.exists(), "a killed training job left a model directory behind"
+    # a SIGKILLed Snakemake leaves its lock behind, as after a power loss
+    assert run_snakemake(work, slow, str(model_dir.relative_to(work)), "--unlock").returncode == 0
     again = run_snakemake(work, slow, str(model_dir.relative_to(work)), "-n")
     assert planned_jobs(again).get("train_model") == 1, again.stdout[-2000:]
     done = run_snakemake(work, slow, str(model_dir.relative_to(work)), "--rerun-incomplete")
@@ -161,17 +180,31 @@ def test_slurm_profile_submits_gpu_only_for_training_and_encoding(finished_run, 
 
     cfg_file.write_text(yaml.safe_dump(cfg))
     cmd = [
-        str(SNAKEMAKE), "-s", str(ROOT / "Snakefile"), "--directory", str(copy),
-        "--configfile", str(cfg_file), "--profile", str(ROOT / "profiles" / "slurm"),
-        "--latency-wait", "1", "--keep-going", "--jobs", "10",
-        "--forcerun", "data_summary", "train_model",
-        "results/data/summary.json", "results/train/kl/seed1/model",
+        str(SNAKEMAKE),
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(copy),
+        "--configfile",
+        str(cfg_file),
+        "--profile",
+        str(ROOT / "profiles" / "slurm"),
+        "--latency-wait",
+        "1",
+        "--keep-going",
+        "--jobs",
+        "10",
+        "--forcerun",
+        "data_summary",
+        "train_model",
+        "results/data/summary.json",
+        "results/train/kl/seed1/model",
     ]
     subprocess.run(cmd, cwd=copy, env=env, capture_output=True, text=True, timeout=300)
     submitted = (stub_dir / "sbatch.log").read_text().splitlines()
     train = [line for line in submitted if "rule_train_model" in line]
     data = [line for line in submitted if "rule_data_summary" in line]
     assert train and data, submitted
-    assert all("--gpus=1" in line or "gpu:1" in line for line in train), train
-    assert not any("gpu" in line for line in data), data
+    assert all("--gpus=1" in line or "--gres=gpu:1" in line for line in train), train
+    assert not any("--gpus" in line or "--gres" in line for line in data), data
     (tmp_path.parent / "slurm_submit_lines.txt").write_text("\n".join(submitted) + "\n")

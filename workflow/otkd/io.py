@@ -142,6 +142,8 @@ def setup_logging(log_file: str | os.PathLike | None = None, level: int = loggin
 
     def _log_uncaught(exc_type, exc, tb):
         # uncaught errors (a PipelineError naming the bad file or key) reach the rule's log
-        logging.getLogger("otkd").error("%s: %s", exc_type.__name__, exc, exc_info=(exc_type, exc, tb))
+        logging.getLogger("otkd").error(
+            "%s: %s", exc_type.__name__, exc, exc_info=(exc_type, exc, tb)
+        )
 
     sys.excepthook = _log_uncaught

@@ -181,9 +181,9 @@ def load_split(paths: SplitPaths) -> SplitData:
     if len(set(counts.values())) != 1:
         detail = ", ".join(f"{k}: {v}" for k, v in counts.items())
         raise PipelineError(f"row counts of one split differ ({detail})")
-    content = arrays["teacher_en"].content
-    per_row = np.add.reduceat(content.astype(np.int64), arrays["teacher_en"].offsets[:-1])
-    per_row[np.diff(arrays["teacher_en"].offsets) == 0] = 0
+    teacher_en = arrays["teacher_en"]
+    cum = np.concatenate([[0], np.cumsum(teacher_en.content, dtype=np.int64)])
+    per_row = cum[teacher_en.offsets[1:]] - cum[teacher_en.offsets[:-1]]
     spans = np.diff(load_npy(Path(paths.teacher_cache) / OFFSETS))
     bad = np.flatnonzero(per_row != spans)
     if len(bad):
@@ -449,6 +449,14 @@ def setup_run(
     _set_seed(seed)
     profile = ModelProfile.from_config(student)
     model, tokenizer = load_model(profile.spec)
+    vocab = model.get_input_embeddings().num_embeddings
+    for side in ("student_xx", "student_en"):
+        ids = getattr(data, side).ids
+        if len(ids) and int(ids.max()) >= vocab:
+            raise PipelineError(
+                f"{side} token id {int(ids.max())} >= vocabulary size {vocab} of student "
+                f"{profile.spec!r}: the tokens were not made with this student's tokenizer"
+            )
     student_dim, teacher_dim = int(model.config.hidden_size), data.cache.dim
     proj = None
     if student_dim != teacher_dim:

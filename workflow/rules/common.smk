@@ -212,7 +212,8 @@ def xquad_task_files():
 
 def evaluate_model_input(wildcards):
     """English questions (locates the task folder), every task file, the model (checkpoint
-    dir or rebuilt student init) and, for every model but student_init, the teacher index."""
+    dir or rebuilt student init) and, for every model but student_init, the teacher index.
+    """
     model = wildcards.model
     inputs = {"questions": f"{XQUAD_DIR}/questions/en.tsv", "data": xquad_task_files()}
     if model == "student_init":

@@ -6,12 +6,12 @@ rule download:
         "results/download/{path}",
     log:
         "logs/download/{path}.log",
+    conda:
+        "../../envs/pipeline.yaml"
     params:
         entry=download_entry,
         mirrors=config.get("mirrors", []),
         timeout=config.get("download", {}).get("timeout_s", 60),
         retries=config.get("download", {}).get("retries", 3),
-    conda:
-        "../../envs/pipeline.yaml"
     script:
         "../scripts/download.py"

@@ -182,8 +182,9 @@ class OTDistillation(nn.Module):
     def forward(self, student: Features, teacher: Features) -> torch.Tensor:
         """The scalar loss of one batch (mean transport cost over pairs)."""
         s_mask, t_mask = student.mask.bool(), teacher.mask.bool()
-        s_tok = student.tokens.float() * s_mask[..., None]
-        t_tok = teacher.tokens.float() * t_mask[..., None]
+        zero = student.tokens.new_zeros((), dtype=torch.float32)
+        s_tok = torch.where(s_mask[..., None], student.tokens.float(), zero)  # even if NaN
+        t_tok = torch.where(t_mask[..., None], teacher.tokens.float(), zero)
         a = self._masses(s_mask, student.token_ids, self.student_idf)
         b = self._masses(t_mask, teacher.token_ids, self.teacher_idf)
         keep = s_mask.any(1) & t_mask.any(1)
