@@ -112,9 +112,7 @@ def test_changed_kl_temperature_reruns_only_kl_and_downstream(finished_run):
 
 def test_forcerun_reruns_a_stage_and_its_dependents(finished_run):
     work, cfg = finished_run
-    result = run_snakemake(
-        work, cfg, "all", "-n", "--forcerun", "build_teacher_cache"
-    )
+    result = run_snakemake(work, cfg, "all", "-n", "--forcerun", "build_teacher_cache")
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = planned_jobs(result)
     assert jobs.get("build_teacher_cache") == 2, jobs
@@ -200,8 +198,26 @@ def test_slurm_profile_submits_gpu_only_for_training_and_encoding(finished_run, 
         "results/data/summary.json",
         "results/train/kl/seed1/model",
     ]
-    subprocess.run(cmd, cwd=copy, env=env, capture_output=True, text=True, timeout=300)
-    submitted = (stub_dir / "sbatch.log").read_text().splitlines()
+    # the stand-in sbatch only records; stop Snakemake once both jobs have been submitted
+    proc = subprocess.Popen(
+        cmd,
+        cwd=copy,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    sbatch_log = stub_dir / "sbatch.log"
+    deadline = time.time() + 180
+    while time.time() < deadline and proc.poll() is None:
+        text = sbatch_log.read_text() if sbatch_log.exists() else ""
+        if "rule_train_model" in text and "rule_data_summary" in text:
+            break
+        time.sleep(0.5)
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    submitted = sbatch_log.read_text().splitlines()
     train = [line for line in submitted if "rule_train_model" in line]
     data = [line for line in submitted if "rule_data_summary" in line]
     assert train and data, submitted
