@@ -15,6 +15,8 @@ rule all:
     default_target: True
     input:
         report_targets(),
+        data_targets(),
+        teacher_cache_targets(),
 
 
 include: "workflow/rules/download.smk"
