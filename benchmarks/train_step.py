@@ -49,7 +49,7 @@ TARGETS = {"ot_over_kl": 1.15, "padding_share": 0.15, "peak_gb": 6.0, "mse_over_
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--config", default=str(ROOT / "config.yaml"))
-    p.add_argument("--mirror", default="/work/shared/mirror")
+    p.add_argument("--mirror", default="../shared/mirror")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "train_step"))
     p.add_argument("--pairs", type=int, default=100, help="training pairs per language")
     p.add_argument("--dev", type=int, default=10, help="dev pairs per language")

@@ -9,7 +9,7 @@ import yaml
 from otkd.config import load_config, validate_config
 from otkd.io import PipelineError
 from otkd.languages import get_language, source_urls
-from workflow_utils import ROOT, run_snakemake, tiny_config
+from workflow_utils import MIRROR, ROOT, run_snakemake, tiny_config
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def invalid(config: dict, *keys: str, value) -> PipelineError:
 def test_default_and_tiny_configs_are_valid(default_config):
     assert load_config(ROOT / "config.yaml")["languages"] == default_config["languages"]
     tiny = validate_config(tiny_config())
-    assert tiny["languages"] == ["de", "th"] and tiny["mirrors"] == ["/work/shared/mirror"]
+    assert tiny["languages"] == ["de", "th"] and tiny["mirrors"] == [str(MIRROR.resolve())]
     urls = {d["url"] for d in tiny["downloads"]}
     assert len(urls) == 12 + 11 + 2 * 2 * 3 - 2  # eng sides of NTREX and FLORES are shared
     assert set(source_urls("tatoeba", "th")) <= urls and not any("ron" in u for u in urls)

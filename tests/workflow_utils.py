@@ -31,7 +31,11 @@ from otkd.languages import (  # noqa: E402
     source_urls,
 )
 
-MIRROR = Path("/work/shared/mirror")
+# the offline mirror lies in shared/ beside the checkout (CI clones elsewhere, with a copy)
+MIRROR = next(
+    (p for p in (ROOT.parent / "shared" / "mirror", Path("/work/shared/mirror")) if p.is_dir()),
+    ROOT.parent / "shared" / "mirror",
+)
 SNAKEMAKE = ROOT / ".venv" / "bin" / "snakemake"
 if not SNAKEMAKE.exists():
     SNAKEMAKE = Path(sys.executable).with_name("snakemake")
