@@ -395,3 +395,22 @@ def test_load_split_rejects_mismatched_files(data, tmp_path):
     swapped = SplitPaths(**{**data["dev"].__dict__, "teacher_en": tmp_path / "teacher_en.npz"})
     with pytest.raises(PipelineError, match="sentence 3 has"):
         load_split(swapped)
+
+
+def test_disk_full_while_checkpointing_leaves_nothing_behind(data, tmp_path, monkeypatch):
+    """A write failure (ENOSPC) mid-checkpoint raises and leaves no model directory."""
+    import errno
+
+    from transformers import PreTrainedModel
+
+    real_save = PreTrainedModel.save_pretrained
+
+    def full_disk(self, directory, *args, **kwargs):
+        real_save(self, directory, *args, **kwargs)  # part of the checkpoint is written ...
+        raise OSError(errno.ENOSPC, "No space left on device")  # ... then the disk is full
+
+    monkeypatch.setattr(PreTrainedModel, "save_pretrained", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        run(data, tmp_path, arm="mse", steps=4, eval_every=2)
+    assert not (tmp_path / "model").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".model")], "temp dir left"
