@@ -15,7 +15,13 @@ from pathlib import Path
 
 import pytest
 from conftest import make_tiny_bert
-from workflow_utils import ROOT, SNAKEMAKE, mirror_available, run_snakemake, tiny_config
+from workflow_utils import (
+    ROOT,
+    mirror_available,
+    run_snakemake,
+    snakemake_command,
+    tiny_config,
+)
 
 pytestmark = [
     pytest.mark.slow,
@@ -68,6 +74,26 @@ def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
         if match.group(1) != "total":
             jobs[match.group(1)] = int(match.group(2))
     return jobs
+
+
+def start_snakemake(workdir: Path, config: dict, *args: str, cores: int = 2, env=None):
+    """Start Snakemake in the background, in its own process group (see ``kill``)."""
+    cmd = snakemake_command(workdir, config, *args, cores=cores)
+    return subprocess.Popen(
+        cmd,
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def kill(proc: subprocess.Popen) -> None:
+    """SIGKILL a background Snakemake and its jobs, as a crash or power loss would."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
 
 
 @pytest.fixture(scope="module")
@@ -124,32 +150,13 @@ def test_killed_training_leaves_no_finished_output(finished_run, tmp_path):
     work, cfg = finished_run
     slow = {**cfg, "train": {**cfg["train"], "seeds": [1, 2, 7], "steps": 400, "eval_every": 400}}
     model_dir = work / "results" / "train" / "kl" / "seed7" / "model"
-    cfg_file = tmp_path / "slow.yaml"
-    import yaml
-
-    cfg_file.write_text(yaml.safe_dump(slow))
-    cmd = [
-        str(SNAKEMAKE),
-        "-s",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(work),
-        "--configfile",
-        str(cfg_file),
-        "--cores",
-        "1",
-        str(model_dir.relative_to(work)),
-    ]
-    proc = subprocess.Popen(
-        cmd, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
+    proc = start_snakemake(work, slow, str(model_dir.relative_to(work)), cores=1)
     log = work / "logs" / "train" / "train_model_kl_seed7.log"
     deadline = time.time() + 120
     while time.time() < deadline and not (log.exists() and "step" in log.read_text()):
         time.sleep(0.5)
     time.sleep(2)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill(proc)
     assert not model_dir.exists(), "a killed training job left a model directory behind"
     # a SIGKILLed Snakemake leaves its lock behind, as after a power loss
     assert run_snakemake(work, slow, str(model_dir.relative_to(work)), "--unlock").returncode == 0
@@ -173,18 +180,7 @@ def test_slurm_profile_submits_gpu_only_for_training_and_encoding(finished_run, 
         "PATH": f"{ROOT / 'tests' / 'slurm_stub'}:{os.environ['PATH']}",
         "SLURM_STUB_DIR": str(stub_dir),
     }
-    cfg_file = copy / "test_config.yaml"
-    import yaml
-
-    cfg_file.write_text(yaml.safe_dump(cfg))
-    cmd = [
-        str(SNAKEMAKE),
-        "-s",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(copy),
-        "--configfile",
-        str(cfg_file),
+    args = [
         "--profile",
         str(ROOT / "profiles" / "slurm"),
         "--latency-wait",
@@ -199,14 +195,7 @@ def test_slurm_profile_submits_gpu_only_for_training_and_encoding(finished_run, 
         "results/train/kl/seed1/model",
     ]
     # the stand-in sbatch only records; stop Snakemake once both jobs have been submitted
-    proc = subprocess.Popen(
-        cmd,
-        cwd=copy,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    proc = start_snakemake(copy, cfg, *args, env=env)
     sbatch_log = stub_dir / "sbatch.log"
     deadline = time.time() + 180
     while time.time() < deadline and proc.poll() is None:
@@ -214,9 +203,7 @@ def test_slurm_profile_submits_gpu_only_for_training_and_encoding(finished_run, 
         if "rule_train_model" in text and "rule_data_summary" in text:
             break
         time.sleep(0.5)
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    kill(proc)
     submitted = sbatch_log.read_text().splitlines()
     train = [line for line in submitted if "rule_train_model" in line]
     data = [line for line in submitted if "rule_data_summary" in line]

@@ -86,19 +86,16 @@ def tiny_config(*, mirror: str | Path = MIRROR, **overrides) -> dict:
     return config
 
 
-def run_snakemake(
-    workdir: str | Path, config: Mapping, targets: Iterable[str] | str, *extra_args: str
-) -> subprocess.CompletedProcess:
-    """Run the repo's Snakefile in ``workdir`` on ``config`` (written there), ``--cores 2``.
-
-    Output is captured as text; the caller checks ``returncode``.
-    """
+def snakemake_command(
+    workdir: str | Path, config: Mapping, *args: str, cores: int = 2
+) -> list[str]:
+    """Write ``config`` into ``workdir`` and return the command running the repo's Snakefile
+    there on it (``args``: options and targets)."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     cfg = workdir / "test_config.yaml"
     cfg.write_text(yaml.safe_dump(dict(config), sort_keys=False), encoding="utf-8")
-    targets = [targets] if isinstance(targets, str) else list(targets)
-    cmd = [
+    return [
         str(SNAKEMAKE),
         "-s",
         str(ROOT / "Snakefile"),
@@ -107,10 +104,20 @@ def run_snakemake(
         "--configfile",
         str(cfg),
         "--cores",
-        "2",
-        *extra_args,
-        *targets,
+        str(cores),
+        *args,
     ]
+
+
+def run_snakemake(
+    workdir: str | Path, config: Mapping, targets: Iterable[str] | str, *extra_args: str
+) -> subprocess.CompletedProcess:
+    """Run the repo's Snakefile in ``workdir`` on ``config`` (written there), ``--cores 2``.
+
+    Output is captured as text; the caller checks ``returncode``.
+    """
+    targets = [targets] if isinstance(targets, str) else list(targets)
+    cmd = snakemake_command(workdir, config, *extra_args, *targets)
     return subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=workdir)
 
 

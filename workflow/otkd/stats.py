@@ -43,29 +43,24 @@ def bootstrap_ci(
         raise ValueError("bootstrap_ci needs at least one difference")
     if np.ptp(d) == 0:
         return float(d[0]), float(d[0])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
-        res = stats.bootstrap(
-            (d,),
-            np.mean,
-            confidence_level=confidence,
-            n_resamples=n_resamples,
-            method="BCa",
-            vectorized=True,
-            rng=np.random.default_rng(seed),
-        )
-    low, high = res.confidence_interval
+
+    def interval(method: str) -> tuple[float, float]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+            res = stats.bootstrap(
+                (d,),
+                np.mean,
+                confidence_level=confidence,
+                n_resamples=n_resamples,
+                method=method,
+                vectorized=True,
+                rng=np.random.default_rng(seed),
+            )
+        return res.confidence_interval
+
+    low, high = interval("BCa")
     if not (np.isfinite(low) and np.isfinite(high)):  # BCa undefined: fall back to percentile
-        res = stats.bootstrap(
-            (d,),
-            np.mean,
-            confidence_level=confidence,
-            n_resamples=n_resamples,
-            method="percentile",
-            vectorized=True,
-            rng=np.random.default_rng(seed),
-        )
-        low, high = res.confidence_interval
+        low, high = interval("percentile")
     return float(low), float(high)
 
 

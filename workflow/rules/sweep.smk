@@ -50,4 +50,4 @@ rule sweep_run:
         projection=config["models"].get("projection", False),
         seed=config["train"]["seeds"][0],
     script:
-        "../scripts/sweep_run.py"
+        "../scripts/train_model.py"

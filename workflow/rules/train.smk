@@ -20,6 +20,7 @@ rule train_model:
         mem_mb=8000,
         runtime=240,
     params:
+        seed="{seed}",
         settings=train_settings,
         student=config["models"]["student"],
         projection=config["models"].get("projection", False),

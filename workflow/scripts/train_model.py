@@ -1,4 +1,5 @@
-"""Snakemake script of rule train_model: one (arm, seed) distillation run."""
+"""Snakemake script of rules train_model (one (arm, seed) run, checkpoint kept) and
+sweep_run (a short dev-scored run, no checkpoint)."""
 
 import sys
 
@@ -11,13 +12,13 @@ setup_logging(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 train(
     snakemake.wildcards.arm,
-    int(snakemake.wildcards.seed),
+    int(snakemake.params.seed),
     snakemake.params.settings,
     snakemake.params.student,
     SplitPaths.from_input(snakemake.input, "train"),
     SplitPaths.from_input(snakemake.input, "dev"),
     train_log=snakemake.output.train_log,
     dev_curve=snakemake.output.dev_curve,
-    model_dir=snakemake.output.model,
+    model_dir=snakemake.output.get("model"),
     projection=snakemake.params.projection,
 )
