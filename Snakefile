@@ -17,6 +17,7 @@ rule all:
         report_targets(),
         data_targets(),
         teacher_cache_targets(),
+        curve_targets(),
 
 
 include: "workflow/rules/download.smk"
@@ -28,6 +29,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/sweep.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/learning_curve.smk"
 
 
 rule data:
@@ -58,3 +60,8 @@ rule evaluate:
 rule table:
     input:
         report_targets(),
+
+
+rule learning_curve_all:
+    input:
+        curve_targets(),

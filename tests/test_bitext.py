@@ -198,3 +198,23 @@ def test_build_bitext_unequal_sides_writes_nothing(tiny_sources):
     with pytest.raises(PipelineError, match=f"{en} has 2 lines, {xx} has 1 lines"):
         run_build(sources, xq, xr, out)
     assert not out.exists()
+
+
+def test_curve_pool_holds_the_train_sample_as_a_prefix(tiny_sources):
+    """The learning-curve pool is the same seeded permutation cut longer: per language the
+    train pairs are its first rows, and a budget above the pool keeps every clean pair."""
+    sources, xq, xr, out = tiny_sources
+    stats = run_build(sources, xq, xr, out, budget=10, curve_out=out / "curve.tsv", curve_budget=25)
+    train, curve = read_pairs(out / "train.tsv"), read_pairs(out / "curve.tsv")
+    for lang in ("th", "de"):
+        t, c = train[train["lang"] == lang], curve[curve["lang"] == lang]
+        assert len(t) == 10 and len(c) == 25
+        assert t.reset_index(drop=True).equals(c.head(10).reset_index(drop=True))
+    row = stats[(stats["lang"] == "de") & (stats["split"] == "curve")].set_index("step")
+    assert row.loc["budget", "kept"] == 25
+    # the train split does not depend on the pool size
+    first = (out / "train.tsv").read_text()
+    run_build(sources, xq, xr, out, budget=10, curve_out=out / "curve.tsv", curve_budget=200)
+    assert (out / "train.tsv").read_text() == first
+    pool = read_pairs(out / "curve.tsv")
+    assert (pool["lang"] == "de").sum() == 29  # every clean, non-overlapping pair

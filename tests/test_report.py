@@ -20,6 +20,7 @@ from otkd.report import (
     collect_runtime,
     load_evaluations,
     make_figures,
+    make_learning_curve,
     make_tables,
     split_rule_name,
     summary_markdown,
@@ -305,3 +306,52 @@ def test_report_rules_and_html_report_with_snakemake(fake_results):
     html = (fake_results / "report.html").read_text()
     assert "comparison.tsv" in html and "ot_minus_kl.png" in html
     shutil.rmtree(fake_results / ".snakemake", ignore_errors=True)
+
+
+def test_learning_curve_table_and_figure(tmp_path):
+    """Budget points from their metrics: means per budget and arm, the main-budget point
+    taken from the main runs' names, pairs capped by a smaller pool (th)."""
+    rows = []
+    points = []
+    for budget, value in ((250, 0.2), (1000, 0.4), (4000, 0.5)):
+        for arm, bonus in (("kl", 0.0), ("ot", 0.05)):
+            model = f"{arm}_seed1" if budget == 1000 else f"{arm}_n{budget}_seed1"
+            points.append([arm, budget, 1, model])
+            d = tmp_path / "evaluate" / model
+            d.mkdir(parents=True)
+            metrics = pd.DataFrame(
+                [(task, lang, m, value + bonus + (0.1 if lang == "th" else 0.0), 40)
+                 for task, m in (("x2en", "nDCG@10"), ("lareqa", "AP@20"))
+                 for lang in LANGS],
+                columns=["task", "lang", "measure", "value", "n_queries"],
+            )  # fmt: skip
+            metrics.to_csv(d / "metrics.tsv", sep="\t", index=False)
+            rows.append(d / "metrics.tsv")
+    pool = tmp_path / "curve.tsv"
+    pd.DataFrame(
+        [("de", "e", "x")] * 4000 + [("th", "e", "x")] * 3000, columns=["lang", "en", "xx"]
+    ).to_csv(pool, sep="\t", index=False)
+    config = {"languages": LANGS, "groups": GROUPS}
+    curve = make_learning_curve(
+        rows, points, pool, tmp_path / "lc.tsv", tmp_path / "lc.png", config=config
+    )
+    assert (tmp_path / "lc.png").stat().st_size > 1000
+    assert pd.read_csv(tmp_path / "lc.tsv", sep="\t").shape == curve.shape
+    cell = curve.set_index(["task", "lang", "group", "metric", "budget", "arm"])
+    assert cell.loc[("x2en", "th", "lower_resource", "nDCG@10", 4000, "ot"), "mean"] == (
+        pytest.approx(0.65)
+    )
+    assert cell.loc[("x2en", "mean", "all", "nDCG@10", 250, "kl"), "mean"] == pytest.approx(0.25)
+    assert cell.loc[("lareqa", "th", "lower_resource", "AP@20", 4000, "kl"), "pairs"] == 3000
+    assert cell.loc[("lareqa", "mean", "all", "AP@20", 4000, "kl"), "pairs"] == 7000
+    assert cell.loc[("lareqa", "mean", "all", "AP@20", 250, "kl"), "pairs"] == 500
+    assert set(curve["budget"]) == {250, 1000, 4000}
+    only = make_learning_curve(
+        rows, points, pool, tmp_path / "x2en.tsv", tmp_path / "x2en.png", config=config,
+        tasks=["x2en"],
+    )  # fmt: skip
+    assert set(only["task"]) == {"x2en"}
+    with pytest.raises(PipelineError, match="no metrics for"):
+        make_learning_curve(
+            rows[:-1], points, pool, tmp_path / "x.tsv", tmp_path / "x.png", config=config
+        )

@@ -18,6 +18,7 @@ from otkd.retrieval import (
     build_index,
     build_teacher_index,
     evaluate_model,
+    model_budget,
     model_profile,
     parse_model_name,
     read_docs,
@@ -280,8 +281,15 @@ def test_model_names_and_profiles():
     assert trained.spec == "results/train/ot_kl/seed3/model"
     assert trained.query_prefix == "query: "
     assert parse_model_name("ot_kl_seed3") == ("ot_kl", 3)
+    assert model_budget("ot_kl_seed3") is None
+    curve = model_profile("ot_kl_n250_seed3", cfg)
+    assert curve.spec == "results/train/ot_kl/n250/seed3/model"
+    assert parse_model_name("ot_kl_n250_seed3") == ("ot_kl", 3)
+    assert model_budget("ot_kl_n250_seed3") == 250 and model_budget("teacher") is None
     with pytest.raises(PipelineError, match="unknown model name"):
         parse_model_name("seed3")
+    with pytest.raises(PipelineError, match="unknown model name"):
+        model_budget("ot_n25a_seed1")
 
 
 def test_real_model_end_to_end(tasks, tmp_path, tiny_bert_dir):

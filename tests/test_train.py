@@ -19,11 +19,13 @@ from otkd.encode import Encoder, pad_batch, pool
 from otkd.io import PipelineError
 from otkd.losses import Features
 from otkd.models import PROJECTION_FILE, ModelProfile, load_model, load_projection
+from otkd.projection import fit_ridge, run_fit_projection
 from otkd.train import (
     LOG_COLUMNS,
     SplitPaths,
     arm_settings,
     batch_plan,
+    budget_rows,
     dev_accuracy,
     load_split,
     padding_share,
@@ -138,6 +140,7 @@ def data(tmp_path_factory, tiny_bert_dir, tiny_bert_dir_b):
 def run(data, out: Path, arm="mse", seed=1, student_dir=None, **overrides):
     settings = {**SETTINGS, **overrides}
     projection = settings.pop("projection", False)
+    projection_init = settings.pop("projection_init", None)
     student = {**STUDENT, "spec": str(student_dir or data["student"])}
     summary = train(
         arm,
@@ -150,6 +153,7 @@ def run(data, out: Path, arm="mse", seed=1, student_dir=None, **overrides):
         dev_curve=out / "dev_curve.tsv",
         model_dir=out / "model",
         projection=projection,
+        projection_init=projection_init,
         device="cpu",
     )
     return summary, pd.read_csv(out / "train_log.tsv", sep="\t")
@@ -315,6 +319,51 @@ def test_projection_when_dimensions_differ(data, tmp_path, wide_student):
     assert log["loss"].iloc[-5:].mean() < log["loss"].iloc[:5].mean()
 
 
+def test_ridge_projection_is_fitted_once_and_starts_every_run(data, tmp_path):
+    """fit_projection writes the map; a ridge run starts from it (dev accuracy at step 0
+    above the raw student's), trains it further and saves it with the checkpoint."""
+    student = {**STUDENT, "spec": str(data["student"])}
+    info = run_fit_projection(student, data["train"], tmp_path / "proj", alpha=0.01)
+    assert info["pairs"] == 48 and info["train_accuracy_after"] > info["train_accuracy_before"]
+    again = run_fit_projection(
+        student, data["train"], tmp_path / "proj10", alpha=0.01, pairs_per_language=10
+    )
+    assert again["pairs"] == 20 and again["fit_pairs"] == 20
+    capped = run_fit_projection(student, data["train"], tmp_path / "cap", max_pairs=12)
+    assert capped["pairs"] == 48 and capped["fit_pairs"] == 12
+    with pytest.raises(PipelineError, match="no fitted projection"):
+        run(data, tmp_path / "missing", arm="kl", steps=2, projection="ridge")
+    run(data, tmp_path / "raw", arm="kl", steps=3, eval_every=3)
+    summary, _ = run(
+        data, tmp_path / "ridge", arm="kl", steps=3, eval_every=3, projection="ridge",
+        projection_init=tmp_path / "proj",
+    )  # fmt: skip
+    raw = pd.read_csv(tmp_path / "raw" / "dev_curve.tsv", sep="\t")
+    ridge = pd.read_csv(tmp_path / "ridge" / "dev_curve.tsv", sep="\t")
+    at0 = lambda c: c[(c["step"] == 0) & (c["lang"] == "all")]["accuracy"].iloc[0]  # noqa: E731
+    assert at0(ridge) > at0(raw)
+    fitted = load_projection(tmp_path / "proj")
+    saved = load_projection(tmp_path / "ridge" / "model")
+    assert saved.weight.shape == fitted.weight.shape == (32, 32)
+    if summary["best_step"] != 0:  # trained further: the map moved
+        assert not torch.equal(saved.weight, fitted.weight)
+
+
+def test_fit_ridge_recovers_a_linear_map():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(500, 8))
+    w = rng.normal(size=(8, 5))
+    assert np.allclose(fit_ridge(x, x @ w, 1e-8), w, atol=1e-6)
+    shrunk = fit_ridge(x, x @ w, 1e4)
+    assert np.linalg.norm(shrunk) < np.linalg.norm(w)
+    with pytest.raises(PipelineError, match="ridge_alpha"):
+        fit_ridge(x, x @ w, 0.0)
+    with pytest.raises(PipelineError, match="do not pair up"):
+        fit_ridge(x, x[:10] @ w, 0.1)
+    with pytest.raises(PipelineError, match="non-finite"):
+        fit_ridge(np.full((3, 8), np.nan), np.zeros((3, 5)), 0.1)
+
+
 # ---------------------------------------------------------------- pure helpers
 
 
@@ -414,3 +463,30 @@ def test_disk_full_while_checkpointing_leaves_nothing_behind(data, tmp_path, mon
         run(data, tmp_path, arm="mse", steps=4, eval_every=2)
     assert not (tmp_path / "model").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".model")], "temp dir left"
+
+
+def test_budget_rows_take_the_first_rows_of_each_language():
+    langs = np.array(["de", "es", "de", "de", "es", "th"])
+    assert budget_rows(langs, None).tolist() == [0, 1, 2, 3, 4, 5]
+    assert budget_rows(langs, 1).tolist() == [0, 1, 5]
+    assert budget_rows(langs, 2).tolist() == [0, 1, 2, 4, 5]
+    with pytest.raises(PipelineError, match="pairs_per_language"):
+        budget_rows(langs, 0)
+
+
+def test_pairs_per_language_trains_on_exactly_that_prefix(data, tmp_path):
+    """Training on the first n pairs per language of a larger split gives the same run as
+    training on a split that holds only those pairs."""
+    rows = sentences(48, 0)
+    seen = {"de": 0, "es": 0}
+    subset = []
+    for r in rows:  # file order kept, as budget_rows keeps it
+        if seen[r[0]] < 10:
+            subset.append(r)
+            seen[r[0]] += 1
+    small = build_split(tmp_path / "small", "train", subset, data["teacher"], data["student"])
+    _, full_log = run(data, tmp_path / "a", arm="ot", steps=6, eval_every=6, pairs_per_language=10)
+    _, small_log = run({**data, "train": small}, tmp_path / "b", arm="ot", steps=6, eval_every=6)
+    assert np.allclose(full_log["loss"], small_log["loss"], rtol=1e-5, atol=1e-6)
+    _, other = run(data, tmp_path / "c", arm="ot", steps=6, eval_every=6)
+    assert not np.allclose(full_log["loss"], other["loss"], rtol=1e-5, atol=1e-6)

@@ -13,6 +13,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import make_tiny_bert
 from workflow_utils import (
@@ -55,7 +56,10 @@ def e2e_config(tmp: Path, **overrides) -> dict:
         },
         evaluation={"lareqa_max_length": 32},
         stats={"n_resamples": 200},
-    )
+        # 48 is the main budget: that point reuses the main runs, 16 trains two more
+        learning_curve={"budgets": [16, 48], "arms": ["kl", "ot"], "seeds": [1],
+                        "tasks": ["x2en", "lareqa"]},
+    )  # fmt: skip
     for key, value in overrides.items():
         cfg[key] = value
     return cfg
@@ -114,6 +118,17 @@ def test_full_dag_produces_the_final_outputs(finished_run):
     for arm in ["teacher", "student_init", "kl", "ot"]:
         assert f"\t{arm}\t" in table, arm
     assert (work / "logs").is_dir()
+    curve = pd.read_csv(work / "results" / "learning_curve.tsv", sep="\t")
+    assert set(curve["budget"]) == {16, 48} and set(curve["arm"]) == {"kl", "ot"}
+    assert set(curve["task"]) == {"x2en", "lareqa"}
+    # the main-budget point is the main run's evaluation, not a retrained copy
+    assert not (work / "results" / "train" / "kl" / "n48").exists()
+    assert (work / "results" / "train" / "kl" / "n16" / "seed1" / "model").is_dir()
+    main = pd.read_csv(work / "results" / "evaluate" / "kl_seed1" / "metrics.tsv", sep="\t")
+    x2en = main[(main["task"] == "x2en") & (main["measure"] == "nDCG@10")]["value"].iloc[0]
+    point = curve[(curve["budget"] == 48) & (curve["arm"] == "kl") & (curve["lang"] == "de")]
+    assert point[point["metric"] == "nDCG@10"]["mean"].iloc[0] == pytest.approx(x2en)
+    assert (work / "results" / "learning_curve.png").stat().st_size > 0
 
 
 def test_second_run_does_nothing(finished_run):
@@ -130,8 +145,10 @@ def test_changed_kl_temperature_reruns_only_kl_and_downstream(finished_run):
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = planned_jobs(result)
     assert jobs.get("train_model") == 2, jobs  # kl seeds 1 and 2, not ot
+    assert jobs.get("train_curve") == 1, jobs  # kl at budget 16
     assert not UPSTREAM_RULES & set(jobs), jobs
-    assert "evaluate_model" in jobs and jobs["evaluate_model"] == 2, jobs
+    assert "evaluate_model" in jobs and jobs["evaluate_model"] == 3, jobs
+    assert jobs.get("learning_curve") == 1, jobs
     # the dry run must not have touched the finished outputs
     assert planned_jobs(run_snakemake(work, cfg, "all", "-n")) == {}
 
@@ -141,8 +158,9 @@ def test_forcerun_reruns_a_stage_and_its_dependents(finished_run):
     result = run_snakemake(work, cfg, "all", "-n", "--forcerun", "build_teacher_cache")
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = planned_jobs(result)
-    assert jobs.get("build_teacher_cache") == 2, jobs
+    assert jobs.get("build_teacher_cache") == 3, jobs  # train, dev, curve pool
     assert jobs.get("train_model") == 4, jobs
+    assert jobs.get("train_curve") == 2, jobs
     assert not {"download", "xquad", "bitext", "tokenize_bitext"} & set(jobs), jobs
 
 

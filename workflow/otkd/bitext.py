@@ -222,8 +222,14 @@ def build_language(
     seed: int,
     budget: int,
     dev_budget: int,
-) -> tuple[list[Pair], list[Pair], list[dict]]:
-    """(train pairs, dev pairs, stats rows) of one language."""
+    curve_budget: int = 0,
+) -> tuple[list[Pair], list[Pair], list[dict], list[Pair]]:
+    """(train pairs, dev pairs, stats rows, curve pairs) of one language.
+
+    The curve pairs (learning-curve pool) are the first ``curve_budget`` pairs of the same
+    seeded permutation as the train pairs, so the train pairs are a prefix of them whenever
+    ``curve_budget >= budget`` (and every smaller budget takes a prefix of both).
+    """
     dev_steps = StepLog(lang, "dev")
     dev = clean_pairs(read_sources([dev_source], dev_steps), params, dev_steps)
     dev = remove_overlap(dev, xquad_keys, "xquad_overlap", dev_steps)
@@ -235,12 +241,17 @@ def build_language(
     train = remove_overlap(train, xquad_keys, "xquad_overlap", train_steps)
     dev_keys = {match_key(side) for pair in sampled_dev for side in pair}
     train = remove_overlap(train, dev_keys, "dev_overlap", train_steps)
-    sampled = sample_pairs(train, budget, seed, lang, "train")
+    pool = sample_pairs(train, max(budget, curve_budget), seed, lang, "train")
+    sampled, curve = pool[:budget], pool[:curve_budget]
     train_steps.add("budget", len(train), len(sampled))
-    for split, got, want in (("train", sampled, budget), ("dev", sampled_dev, dev_budget)):
+    curve_steps = StepLog(lang, "curve")
+    curve_steps.add("budget", len(train), len(curve))
+    wanted = [("train", sampled, budget), ("dev", sampled_dev, dev_budget)]
+    for split, got, want in [*wanted, ("curve", curve, curve_budget)]:
         if len(got) < want:
             log.warning("%s %s: only %d pairs left for a budget of %d", lang, split, len(got), want)
-    return sampled, sampled_dev, train_steps.rows + dev_steps.rows
+    rows = train_steps.rows + dev_steps.rows + (curve_steps.rows if curve_budget else [])
+    return sampled, sampled_dev, rows, curve
 
 
 def build_bitext(
@@ -255,8 +266,13 @@ def build_bitext(
     budget: int,
     dev_budget: int,
     params: CleanParams,
+    curve_out: str | Path | None = None,
+    curve_budget: int = 0,
 ) -> pd.DataFrame:
     """Build ``train.tsv``, ``dev.tsv`` (``lang en xx``) and ``stats.tsv`` for every language.
+
+    With ``curve_out``, also the learning-curve pool ``curve.tsv``: ``curve_budget`` pairs
+    per language, of which the train pairs are a prefix (see :func:`build_language`).
 
     ``sources`` maps a language (in config order) to ``{"train": [Source or (name, en,
     xx), ...], "dev": Source or (name, en, xx)}``. Everything is read and checked before
@@ -265,9 +281,9 @@ def build_bitext(
     xquad_keys = {match_key(t) for t in xquad_texts(xquad_paths, xquad_r_paths)}
     xquad_keys.discard("")
     log.info("XQuAD overlap set: %d normalised texts", len(xquad_keys))
-    train_rows, dev_rows, stats = [], [], []
+    train_rows, dev_rows, curve_rows, stats = [], [], [], []
     for lang, spec in sources.items():
-        train, dev, rows = build_language(
+        train, dev, rows, curve = build_language(
             lang,
             [as_source(s) for s in spec["train"]],
             as_source(spec["dev"]),
@@ -276,14 +292,18 @@ def build_bitext(
             seed=seed,
             budget=budget,
             dev_budget=dev_budget,
+            curve_budget=curve_budget if curve_out is not None else 0,
         )
         train_rows += [(lang, en, xx) for en, xx in train]
+        curve_rows += [(lang, en, xx) for en, xx in curve]
         dev_rows += [(lang, en, xx) for en, xx in dev]
         stats += rows
         log.info("%s: %d train pairs, %d dev pairs", lang, len(train), len(dev))
     stats_df = pd.DataFrame(stats, columns=STAT_COLUMNS)
     write_tsv(train_out, pd.DataFrame(train_rows, columns=COLUMNS))
     write_tsv(dev_out, pd.DataFrame(dev_rows, columns=COLUMNS))
+    if curve_out is not None:
+        write_tsv(curve_out, pd.DataFrame(curve_rows, columns=COLUMNS))
     write_tsv(stats_out, stats_df)
     return stats_df
 

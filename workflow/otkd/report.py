@@ -610,3 +610,124 @@ def make_runtime(bench_dir, rule_names: Sequence[str], out_path) -> pd.DataFrame
     write_df(out_path, df, float_format="%.2f")
     log.info("runtime: %d benchmark files under %s", int((df["rule"] != TOTAL).sum()), bench_dir)
     return df
+
+
+# ----------------------------------------------------------------------------- learning curve
+
+CURVE_COLUMNS = ["task", "lang", "group", "metric", "budget", "arm", "mean", "sd", "n_seeds"]
+CURVE_COLUMNS += ["n_langs", "pairs"]
+
+
+def build_learning_curve(
+    metrics: pd.DataFrame,
+    points: Sequence[Sequence],
+    pool_counts: Mapping[str, int],
+    langs: Sequence[str],
+    groups: Mapping[str, Sequence[str]],
+) -> pd.DataFrame:
+    """The learning-curve table: :func:`build_table` rows of every budget, long format.
+
+    ``metrics``: :func:`load_evaluations` of the curve models; ``points``: ``[arm, budget,
+    seed, model]`` per curve run; ``pool_counts``: pairs per language in the curve pool.
+    ``pairs`` is the number of training pairs actually used (``min(budget, pool)`` summed
+    over the languages of the row), so a language with a smaller pool is visible.
+    """
+    frames = []
+    for budget in sorted({int(p[1]) for p in points}):
+        models = {p[3]: (p[0], int(p[2])) for p in points if int(p[1]) == budget}
+        part = metrics[metrics["model"].isin(list(models))]
+        missing = sorted(set(models) - set(part["model"]))
+        if missing:
+            raise PipelineError(f"learning curve: no metrics for {missing} (budget {budget})")
+        part = part.assign(
+            arm=part["model"].map({m: arm for m, (arm, _) in models.items()}),
+            seed=part["model"].map({m: seed for m, (_, seed) in models.items()}),
+        )
+        table = build_table(part, langs, groups).assign(budget=budget)
+        used = {lang: min(budget, int(pool_counts.get(lang, 0))) for lang in langs}
+        members = {lang: [lang] for lang in langs}
+        members.update({name: list(m) for name, m in groups.items()})
+        members["all"] = list(langs)
+
+        def pairs(row, used=used, members=members):
+            key = row["lang"] if row["lang"] != AGG_LANG else row["group"]
+            return sum(used.get(lang, 0) for lang in members.get(key, []) if lang in used)
+
+        table["pairs"] = table.apply(pairs, axis=1)
+        frames.append(table)
+    if not frames:
+        raise PipelineError("learning curve: no points (config key 'learning_curve.budgets')")
+    out = pd.concat(frames, ignore_index=True)
+    return out[CURVE_COLUMNS]
+
+
+def plot_learning_curve(curve: pd.DataFrame, path) -> None:
+    """Main metric of each task against the budget (log scale), one panel per task and
+    resource group, one line per arm (error bars: sd over seeds, when several)."""
+    import matplotlib.pyplot as plt
+
+    tasks = tasks_in(curve)
+    rows = curve[curve["lang"] == AGG_LANG]
+    groups = list(dict.fromkeys(rows["group"]))
+    fig, axes = plt.subplots(
+        len(tasks), len(groups), figsize=(3.6 * len(groups), 3.0 * len(tasks)), squeeze=False
+    )
+    for i, task in enumerate(tasks):
+        metric = MAIN_MEASURE[task]
+        for j, group in enumerate(groups):
+            ax = axes[i][j]
+            sub = rows[(rows["task"] == task) & (rows["metric"] == metric)]
+            sub = sub[sub["group"] == group]
+            for arm in dict.fromkeys(sub["arm"]):
+                line = sub[sub["arm"] == arm].sort_values("budget")
+                ax.errorbar(
+                    line["budget"],
+                    line["mean"],
+                    yerr=line["sd"].fillna(0),
+                    marker="o",
+                    capsize=2,
+                    label=arm,
+                )
+            ax.set_xscale("log", base=2)
+            ax.set_xticks(
+                sorted(sub["budget"].unique()), [str(b) for b in sorted(sub["budget"].unique())]
+            )
+            ax.set_title(f"{task} {metric}: {group}", fontsize="small")
+            ax.set_xlabel("bitext pairs per language")
+            if j == 0:
+                ax.set_ylabel(metric)
+            ax.legend(fontsize="x-small")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)
+
+
+def make_learning_curve(
+    metrics_paths: Sequence[str | Path],
+    points: Sequence[Sequence],
+    pool_path,
+    table_out,
+    figure_out,
+    *,
+    config: Mapping,
+    tasks: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Rule ``learning_curve``: ``learning_curve.tsv`` and ``learning_curve.png`` for
+    ``tasks`` (default: every task in the metrics; the main-budget point comes from the main
+    runs, which have every evaluation task)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from .bitext import read_pairs
+
+    metrics = load_evaluations(metrics_paths, ["task", "lang", "measure", "value"])
+    if tasks is not None:
+        metrics = metrics[metrics["task"].isin(list(tasks))]
+    pool = read_pairs(pool_path)["lang"].value_counts().to_dict()
+    curve = build_learning_curve(
+        metrics, points, pool, list(config["languages"]), dict(config.get("groups", {}))
+    )
+    write_df(table_out, curve, float_format="%.6g")
+    plot_learning_curve(curve, figure_out)
+    return curve

@@ -44,7 +44,7 @@ from .models import ModelProfile
 log = logging.getLogger(__name__)
 
 BASELINE_MODELS = ("teacher", "student_init")
-TRAINED_MODEL = re.compile(r"(?P<arm>[a-z][a-z_]*?)_seed(?P<seed>\d+)")
+TRAINED_MODEL = re.compile(r"(?P<arm>[a-z][a-z_]*?)(?:_n(?P<budget>\d+))?_seed(?P<seed>\d+)")
 INDEX_FILE, QUESTIONS_FILE, META_FILE = "paragraphs_en.faiss", "questions_en.f32.npy", "meta.json"
 
 
@@ -52,16 +52,24 @@ INDEX_FILE, QUESTIONS_FILE, META_FILE = "paragraphs_en.faiss", "questions_en.f32
 
 
 def parse_model_name(model: str) -> tuple[str, int | None]:
-    """``teacher`` -> ("teacher", None); ``ot_kl_seed2`` -> ("ot_kl", 2)."""
+    """``teacher`` -> ("teacher", None); ``ot_kl_seed2`` -> ("ot_kl", 2);
+    ``ot_n250_seed1`` (a learning-curve run) -> ("ot", 1)."""
     if model in BASELINE_MODELS:
         return model, None
     match = TRAINED_MODEL.fullmatch(model)
     if match is None:
         raise PipelineError(
-            f"unknown model name {model!r}: expected 'teacher', 'student_init' or "
-            f"'{{arm}}_seed{{seed}}' (e.g. 'ot_seed1')"
+            f"unknown model name {model!r}: expected 'teacher', 'student_init', "
+            f"'{{arm}}_seed{{seed}}' (e.g. 'ot_seed1') or '{{arm}}_n{{budget}}_seed{{seed}}'"
         )
     return match["arm"], int(match["seed"])
+
+
+def model_budget(model: str) -> int | None:
+    """The bitext budget of a learning-curve run (``ot_n250_seed1`` -> 250), else None."""
+    parse_model_name(model)
+    match = TRAINED_MODEL.fullmatch(model)
+    return int(match["budget"]) if match and match["budget"] else None
 
 
 def model_profile(
@@ -71,14 +79,17 @@ def model_profile(
 
     ``teacher`` and ``student_init`` use ``models.teacher`` / ``models.student``; a trained
     ``{arm}_seed{seed}`` uses the student's pooling, prefixes and max length with its
-    checkpoint directory ``{train_dir}/{arm}/seed{seed}/model`` as spec.
+    checkpoint directory ``{train_dir}/{arm}/seed{seed}/model`` as spec, and a learning-curve
+    run ``{arm}_n{budget}_seed{seed}`` its ``{train_dir}/{arm}/n{budget}/seed{seed}/model``.
     """
     arm, seed = parse_model_name(model)
+    budget = model_budget(model)
     if model == "teacher":
         return ModelProfile.from_config(models_cfg["teacher"])
     profile = ModelProfile.from_config(models_cfg["student"])
     if seed is not None:
-        profile.spec = str(Path(train_dir) / arm / f"seed{seed}" / "model")
+        run = Path(train_dir) / arm if budget is None else Path(train_dir) / arm / f"n{budget}"
+        profile.spec = str(run / f"seed{seed}" / "model")
     return profile
 
 

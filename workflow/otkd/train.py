@@ -27,7 +27,7 @@ from .caches import OFFSETS, TeacherCache, TokenArrays
 from .encode import Encoder, autocast, default_device, pad_batch, pool
 from .io import PipelineError, atomic_path, load_npy, write_df, write_json
 from .losses import Features, build_loss, idf_table
-from .models import PROFILE_FILE, PROJECTION_FILE, ModelProfile, load_model
+from .models import PROFILE_FILE, PROJECTION_FILE, ModelProfile, load_model, load_projection
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,7 @@ DEFAULTS = {
     "eval_every": 100,
     "nan_policy": "error",
     "patience": 0,
+    "pairs_per_language": None,  # None: every row of the train split (learning curve: a prefix)
 }
 LOG_COLUMNS = ["step", "loss", "lr", "pairs_per_s", "elapsed_s", "padding_share", "skipped"]
 CHUNK_BATCHES = 50  # length sorting happens inside chunks of this many batches
@@ -192,6 +193,23 @@ def load_split(paths: SplitPaths) -> SplitData:
             f"teacher tokens but {int(per_row[bad[0]])} content tokens in {paths.teacher_en}"
         )
     return SplitData(langs, arrays["student_xx"], arrays["student_en"], arrays["teacher_en"], cache)
+
+
+def budget_rows(langs: Sequence[str], n: int | None) -> np.ndarray:
+    """Row indices (file order) of the first ``n`` rows of every language; all rows for None.
+
+    The bitext rows of a language are in sampled order and a smaller budget is a prefix of
+    the same permutation (otkd.bitext), so this is the sample of budget ``n``.
+    """
+    langs = np.asarray(langs)
+    if n is None:
+        return np.arange(len(langs))
+    if int(n) < 1:
+        raise PipelineError(f"pairs_per_language must be at least 1, got {n}")
+    keep = np.zeros(len(langs), dtype=bool)
+    for lang in dict.fromkeys(langs.tolist()):
+        keep[np.flatnonzero(langs == lang)[: int(n)]] = True
+    return np.flatnonzero(keep)
 
 
 def content_ids(arrays: TokenArrays, i: int) -> np.ndarray:
@@ -435,7 +453,8 @@ def setup_run(
     student: dict,
     data: SplitData,
     *,
-    projection: bool = False,
+    projection: bool | str = False,
+    projection_init: str | Path | None = None,
     device: str | torch.device | None = None,
 ) -> Run:
     """Seed everything, load the student, add a projection if needed, build loss/optimizer.
@@ -459,7 +478,20 @@ def setup_run(
             )
     student_dim, teacher_dim = int(model.config.hidden_size), data.cache.dim
     proj = None
-    if student_dim != teacher_dim:
+    if projection == "ridge":
+        if projection_init is None:
+            raise PipelineError(
+                "config key 'models.projection' is 'ridge' but no fitted projection was "
+                "given (rule fit_projection writes it)"
+            )
+        proj = load_projection(projection_init)
+        if proj is None or tuple(proj.weight.shape) != (teacher_dim, student_dim):
+            raise PipelineError(
+                f"{projection_init}: no projection of shape ({teacher_dim}, {student_dim}) "
+                "(student dimension to teacher dimension)"
+            )
+        log.info("ridge-initialised projection from %s", projection_init)
+    elif student_dim != teacher_dim:
         if not projection:
             raise PipelineError(
                 f"student {profile.spec!r} has dimension {student_dim} but the teacher cache "
@@ -499,7 +531,8 @@ def train(
     train_log: str | Path,
     dev_curve: str | Path,
     model_dir: str | Path | None = None,
-    projection: bool = False,
+    projection: bool | str = False,
+    projection_init: str | Path | None = None,
     device: str | torch.device | None = None,
 ) -> dict:
     """Train one (arm, seed) run; write the checkpoint, ``train_log.tsv`` and ``dev_curve.tsv``.
@@ -513,8 +546,10 @@ def train(
         train_log, dev_curve: TSV outputs (columns ``LOG_COLUMNS`` and ``step lang accuracy``).
         model_dir: checkpoint directory (the best-dev model), written atomically; None writes
             no checkpoint (dev sweep).
-        projection: ``models.projection``; a learned linear map student -> teacher dimension
-            when they differ (without it, differing dimensions are an error).
+        projection: ``models.projection``; True: a learned linear map student -> teacher
+            dimension when they differ (without it, differing dimensions are an error);
+            ``"ridge"``: the map fitted by :mod:`otkd.projection` (``projection_init``, a
+            directory holding ``projection.safetensors``), trained further with the student.
         device: defaults to CUDA when present.
 
     Returns:
@@ -527,7 +562,16 @@ def train(
             f"{dev_paths.teacher_cache}: dimension {dev_data.cache.dim} differs from "
             f"{train_paths.teacher_cache} ({train_data.cache.dim})"
         )
-    run = setup_run(arm, seed, settings, student, train_data, projection=projection, device=device)
+    run = setup_run(
+        arm,
+        seed,
+        settings,
+        student,
+        train_data,
+        projection=projection,
+        projection_init=projection_init,
+        device=device,
+    )
     cfg, net = run.cfg, run.net
     steps, batch_size, policy = int(cfg["steps"]), int(cfg["batch_size"]), cfg["nan_policy"]
     encoder = Encoder(
@@ -553,12 +597,15 @@ def train(
         )
         return acc["all"]
 
-    batches = batch_stream(run.lengths(), batch_size, np.random.default_rng(seed))
+    used = budget_rows(train_data.langs, cfg["pairs_per_language"])
+    positions = batch_stream(run.lengths()[used], batch_size, np.random.default_rng(seed))
+    batches = (used[p] for p in positions)
     best = {"step": None, "accuracy": -math.inf, "state": None}
     skipped, stale, n_eval = 0, 0, max(1, int(cfg["eval_every"]))
     log.info(
-        "train arm=%s seed=%d steps=%d batch=%d pairs=%d dev=%d device=%s loss=%s",
-        arm, seed, steps, batch_size, len(train_data), len(dev_data), run.device, run.loss_fn,
+        "train arm=%s seed=%d steps=%d batch=%d pairs=%d (of %d) dev=%d device=%s loss=%s",
+        arm, seed, steps, batch_size, len(used), len(train_data), len(dev_data), run.device,
+        run.loss_fn,
     )  # fmt: skip
     evaluate(0)
     start = time.perf_counter()
@@ -603,6 +650,7 @@ def train(
         "arm": arm,
         "seed": seed,
         "steps_run": step,
+        "pairs": int(len(used)),
         "best_step": best["step"],
         "best_dev_accuracy": best["accuracy"],
         "skipped": skipped,

@@ -11,7 +11,10 @@ from otkd.download import local_name  # noqa: E402
 validate_config(config)
 
 LANGS = list(config["languages"])
-SPLITS = ["train", "dev"]
+CURVE = config.get("learning_curve", {})
+CURVE_BUDGETS = list(CURVE.get("budgets", []))
+# bitext splits: train and dev, plus the learning-curve pool when a curve is configured
+SPLITS = ["train", "dev"] + (["curve"] if CURVE_BUDGETS else [])
 ARMS = list(config["train"]["arms"])
 SEEDS = list(config["train"]["seeds"])
 TASKS = list(config["evaluation"]["tasks"])
@@ -23,11 +26,12 @@ DOWNLOADS = {local_name(d["url"]): d for d in config["downloads"]}
 
 wildcard_constraints:
     lang="[a-z]{2}",
-    split="train|dev",
+    split="train|dev|curve",
+    budget=r"\d+",
     arm="|".join(["mse", "kl", "ot", "ot_kl"]),
     seed=r"\d+",
     task="x2en|en2x|lareqa|en2en",
-    model=r"[a-z_]+(_seed\d+)?",
+    model=r"[a-z_]+?(_n\d+)?(_seed\d+)?",
 
 
 def download_entry(wildcards):
@@ -129,6 +133,12 @@ def xquad_in_dir(wildcards, input):
     return str(Path(input.candidates).parents[1])
 
 
+def curve_pool_budget():
+    """Pairs per language in the learning-curve pool (curve.tsv): the largest curve budget,
+    or the main budget when no curve is configured."""
+    return max([config["bitext"]["budget_per_language"], *CURVE_BUDGETS])
+
+
 def bitext_clean_params():
     """Cleaning thresholds of config.bitext, as otkd.bitext.CleanParams keyword arguments."""
     keys = ["min_chars", "max_chars", "max_length_ratio"]
@@ -173,7 +183,12 @@ def report_targets():
 
 
 # --- evaluate and report stages: inputs and parameters (otkd.retrieval, otkd.report) ----
-from otkd.retrieval import model_profile, task_langs, uses_teacher_index  # noqa: E402
+from otkd.retrieval import (  # noqa: E402
+    model_budget,
+    model_profile,
+    task_langs,
+    uses_teacher_index,
+)
 
 XQUAD_DIR = "results/data/xquad"
 TEACHER_INDEX_DIR = "results/index/teacher"
@@ -196,9 +211,9 @@ def evaluation_params():
     }
 
 
-def xquad_task_files():
+def xquad_task_files(tasks=TASKS):
     """Every XQuAD task file the evaluation of one model reads (data stage outputs)."""
-    pairs = task_langs(TASKS, LANGS)
+    pairs = task_langs(tasks, LANGS)
     langs = ["en", *LANGS]
     files = expand(f"{XQUAD_DIR}/questions/{{lang}}.tsv", lang=langs)
     files += expand(f"{XQUAD_DIR}/paragraphs/{{lang}}.jsonl", lang=langs)
@@ -215,7 +230,10 @@ def evaluate_model_input(wildcards):
     dir or rebuilt student init) and, for every model but student_init, the teacher index.
     """
     model = wildcards.model
-    inputs = {"questions": f"{XQUAD_DIR}/questions/en.tsv", "data": xquad_task_files()}
+    inputs = {
+        "questions": f"{XQUAD_DIR}/questions/en.tsv",
+        "data": xquad_task_files(evaluate_tasks(wildcards)),
+    }
     if model == "student_init":
         inputs["model"] = student_init_input()
     elif model != "teacher":
@@ -223,6 +241,11 @@ def evaluate_model_input(wildcards):
     if uses_teacher_index(model):
         inputs["index"] = f"{TEACHER_INDEX_DIR}/meta.json"
     return inputs
+
+
+def evaluate_tasks(wildcards):
+    """config.evaluation.tasks, or config.learning_curve.tasks for a learning-curve run."""
+    return CURVE_TASKS if model_budget(wildcards.model) is not None else TASKS
 
 
 def evaluate_model_profile(wildcards):
@@ -266,16 +289,42 @@ def report_rule_names(wildcards):
 TRAIN_SIDES = ["student_xx", "student_en", "teacher_en"]
 
 
-def train_inputs(wildcards):
-    """Student init and, per split, the bitext, the token files and the teacher cache,
-    named {split}_{field} as otkd.train.SplitPaths.from_input expects."""
+def split_inputs(train_split="train"):
+    """Student init and, for the train split (``train``, or ``curve`` for the learning
+    curve) and the dev split, the bitext, the token files and the teacher cache, named
+    train_{field} / dev_{field} as otkd.train.SplitPaths.from_input expects."""
     files = {"init": student_init_input()}
-    for split in SPLITS:
-        files[f"{split}_bitext"] = f"results/data/bitext/{split}.tsv"
+    for name, split in [("train", train_split), ("dev", "dev")]:
+        files[f"{name}_bitext"] = f"results/data/bitext/{split}.tsv"
         for side in TRAIN_SIDES:
-            files[f"{split}_{side}"] = f"results/tokens/{split}/{side}.npz"
-        files[f"{split}_teacher_cache"] = f"results/teacher_cache/{split}"
+            files[f"{name}_{side}"] = f"results/tokens/{split}/{side}.npz"
+        files[f"{name}_teacher_cache"] = f"results/teacher_cache/{split}"
     return files
+
+
+RIDGE = config["models"].get("projection", False) == "ridge"
+
+
+def train_inputs(wildcards):
+    """split_inputs of a main run (the train split) and, with models.projection: ridge,
+    the fitted projection."""
+    files = split_inputs("train")
+    if RIDGE:
+        files["projection"] = "results/projection/main"
+    return files
+
+
+def projection_inputs(wildcards):
+    """What fit_projection reads: the student init and the train split."""
+    return split_inputs("train")
+
+
+def projection_params():
+    """Ridge alpha and encoder settings of fit_projection."""
+    return {
+        "alpha": config["models"].get("ridge_alpha", 0.01),
+        **evaluate_encode_params(),
+    }
 
 
 def train_settings(wildcards):
@@ -311,3 +360,60 @@ def sweep_run_settings(wildcards):
         wildcards.param,
         float(wildcards.value),
     )
+
+
+# --- learning curve: OT vs KL at several bitext budgets (otkd.train, otkd.report) --------
+BUDGET = config["bitext"]["budget_per_language"]
+CURVE_ARMS = list(CURVE.get("arms", ["kl", "ot"]))
+CURVE_SEEDS = list(CURVE.get("seeds", SEEDS[:1]))
+CURVE_TASKS = list(CURVE.get("tasks", ["x2en", "lareqa"]))
+
+
+def curve_model(arm, budget, seed):
+    """Evaluation name of one curve point: the main run at the main budget, else
+    {arm}_n{budget}_seed{seed} (trained by rule train_curve on a prefix of curve.tsv).
+    """
+    if budget == BUDGET and arm in ARMS and seed in SEEDS:
+        return f"{arm}_seed{seed}"
+    return f"{arm}_n{budget}_seed{seed}"
+
+
+def curve_points():
+    """[arm, budget, seed, model] of every learning-curve point."""
+    return [
+        [arm, budget, seed, curve_model(arm, budget, seed)]
+        for budget in CURVE_BUDGETS
+        for arm in CURVE_ARMS
+        for seed in CURVE_SEEDS
+    ]
+
+
+def curve_metrics(wildcards):
+    """metrics.tsv of every learning-curve point."""
+    return [f"results/evaluate/{p[3]}/metrics.tsv" for p in curve_points()]
+
+
+def curve_targets():
+    """The learning-curve table and figure, when config.learning_curve.budgets is set."""
+    if not CURVE_BUDGETS:
+        return []
+    return ["results/learning_curve.tsv", "results/learning_curve.png"]
+
+
+def curve_train_inputs(wildcards):
+    """split_inputs of a learning-curve run: the curve pool as its train split, and the
+    projection fitted on the run's budget."""
+    files = split_inputs("curve")
+    if RIDGE:
+        files["projection"] = f"results/projection/n{wildcards.budget}"
+    return files
+
+
+def curve_projection_inputs(wildcards):
+    """What fit_projection_curve reads: the student init and the curve pool."""
+    return split_inputs("curve")
+
+
+def curve_train_settings(wildcards):
+    """train_settings plus pairs_per_language = the run's budget (a prefix of the pool)."""
+    return dict(train_settings(wildcards), pairs_per_language=int(wildcards.budget))

@@ -41,6 +41,7 @@ rule bitext:
         train="results/data/bitext/train.tsv",
         dev="results/data/bitext/dev.tsv",
         stats="results/data/bitext/stats.tsv",
+        curve="results/data/bitext/curve.tsv",
     log:
         "logs/data/bitext.log",
     benchmark:
@@ -58,6 +59,7 @@ rule bitext:
         seed=config["seed"],
         budget=config["bitext"]["budget_per_language"],
         dev_budget=config["bitext"]["dev_per_language"],
+        curve_budget=curve_pool_budget(),
         clean=bitext_clean_params(),
     script:
         "../scripts/bitext.py"

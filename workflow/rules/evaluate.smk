@@ -52,7 +52,7 @@ rule evaluate_model:
         teacher_index=teacher_index_of,
         encode=evaluate_encode_params(),
         evaluation=evaluation_params(),
-        tasks=TASKS,
+        tasks=evaluate_tasks,
         langs=LANGS,
         data_dir=xquad_dir_of,
     script:

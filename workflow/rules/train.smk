@@ -2,6 +2,29 @@
 # checkpoint chosen on the FLORES dev set (otkd.train). Functions: common.smk.
 
 
+rule fit_projection:
+    input:
+        unpack(projection_inputs),
+    output:
+        directory("results/projection/main"),
+    log:
+        "logs/train/fit_projection.log",
+    benchmark:
+        "results/benchmarks/train/fit_projection.tsv"
+    conda:
+        "../../envs/pipeline.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        student=config["models"]["student"],
+        pairs_per_language="all",
+        settings=projection_params(),
+    script:
+        "../scripts/fit_projection.py"
+
+
 rule train_model:
     input:
         unpack(train_inputs),

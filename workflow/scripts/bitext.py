@@ -18,4 +18,6 @@ build_bitext(
     budget=snakemake.params.budget,
     dev_budget=snakemake.params.dev_budget,
     params=CleanParams(**snakemake.params.clean),
+    curve_out=snakemake.output.curve,
+    curve_budget=snakemake.params.curve_budget,
 )

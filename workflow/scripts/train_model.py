@@ -21,4 +21,5 @@ train(
     dev_curve=snakemake.output.dev_curve,
     model_dir=snakemake.output.get("model"),
     projection=snakemake.params.projection,
+    projection_init=snakemake.input.get("projection"),
 )

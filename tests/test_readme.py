@@ -1,0 +1,47 @@
+"""The README's results block is exactly what the committed result files render to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from otkd.io import PipelineError
+from otkd.readme import BEGIN, END, block_of, render, update
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "results"
+
+
+@pytest.mark.skipif(
+    not (RESULTS / "table.tsv").is_file(), reason="no committed results/table.tsv yet"
+)
+def test_readme_numbers_are_the_committed_tables():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert block_of(readme) == render(RESULTS), (
+        "README results block differs from results/: run `python -m otkd.readme`"
+    )
+
+
+def test_update_rewrites_only_the_block(tmp_path):
+    (tmp_path / "table.tsv").write_text(
+        "task\tlang\tgroup\tarm\tmetric\tmean\tsd\tn_seeds\tn_langs\n"
+        "x2en\tde\thigher_resource\tkl\tnDCG@10\t0.5\t0.01\t3\t1\n"
+        "x2en\tde\thigher_resource\tot\tnDCG@10\t0.6\t0.02\t3\t1\n"
+    )
+    (tmp_path / "comparison.tsv").write_text(
+        "task\tlang\tgroup\tmetric\tarm\treference\tmean_arm\tmean_ref\tdiff\tci_low\tci_high"
+        "\tp\tp_adj\tcorrection\td_z\tn_queries\tn_seeds_arm\tn_seeds_ref\n"
+        "x2en\tde\thigher_resource\tnDCG@10\tot\tkl\t0.6\t0.5\t0.1\t0.05\t0.15\t0.001\t0.002"
+        "\tholm\t0.4\t1190\t3\t3\n"
+    )
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\nintro\n\n{BEGIN}\nold\n{END}\n\nafter\n")
+    update(readme, tmp_path)
+    text = readme.read_text()
+    assert text.startswith("# Title\n\nintro\n\n") and text.endswith("\n\nafter\n")
+    block = block_of(text)
+    assert "0.600 ± 0.020" in block and "0.500 ± 0.010" in block
+    assert "+0.100" in block and "[+0.050, +0.150]" in block and "0.002 *" in block
+    (tmp_path / "bad.md").write_text("no markers")
+    with pytest.raises(PipelineError, match="markers"):
+        update(tmp_path / "bad.md", tmp_path)

@@ -1,0 +1,18 @@
+"""Snakemake script of rule learning_curve: learning_curve.tsv and learning_curve.png."""
+
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/..")
+from otkd.io import setup_logging  # noqa: E402
+from otkd.report import make_learning_curve  # noqa: E402
+
+setup_logging(snakemake.log[0])
+make_learning_curve(
+    snakemake.input.metrics,
+    snakemake.params.points,
+    snakemake.input.pool,
+    snakemake.output.table,
+    snakemake.output.figure,
+    config=snakemake.params.config,
+    tasks=snakemake.params.tasks,
+)
