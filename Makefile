@@ -17,7 +17,7 @@ $(VENV)/.installed: requirements.txt requirements-models.txt pyproject.toml
 	touch $@
 
 run: install
-	$(BIN)/snakemake --profile profiles/local --cores $(CORES) all
+	$(BIN)/snakemake --profile profiles/local --cores $(CORES) --prioritize results/table.tsv all
 
 lint: install
 	$(BIN)/ruff check workflow tests benchmarks
