@@ -87,9 +87,7 @@ def run_fit_projection(
     encoder = Encoder(ModelProfile.from_config(student), batch_size=batch_size, bf16=bf16)
     xx = encoder.encode_ids([data.student_xx.seq(i) for i in rows], desc="student xx")
     en = encoder.encode_ids([data.student_en.seq(i) for i in rows], desc="student en")
-    teacher = data.cache.pooled(rows).numpy().astype(np.float64)
-    if xx.shape[1] != encoder.dim or teacher.shape[0] != len(rows):
-        raise PipelineError(f"{train_paths.teacher_cache}: teacher cache rows do not match")
+    teacher = data.cache.pooled(rows).numpy().astype(np.float64)  # load_split checked rows
     w = fit_ridge(np.vstack([xx, en]), np.vstack([teacher, teacher]), alpha)
     sample = rows[:: max(1, len(rows) // 2000)]  # a fixed subsample for the fit report
     pos = np.searchsorted(rows, sample)

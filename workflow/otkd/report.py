@@ -632,6 +632,9 @@ def build_learning_curve(
     ``pairs`` is the number of training pairs actually used (``min(budget, pool)`` summed
     over the languages of the row), so a language with a smaller pool is visible.
     """
+    members = {lang: [lang] for lang in langs}
+    members.update({name: list(m) for name, m in groups.items()})
+    members["all"] = list(langs)
     frames = []
     for budget in sorted({int(p[1]) for p in points}):
         models = {p[3]: (p[0], int(p[2])) for p in points if int(p[1]) == budget}
@@ -645,15 +648,8 @@ def build_learning_curve(
         )
         table = build_table(part, langs, groups).assign(budget=budget)
         used = {lang: min(budget, int(pool_counts.get(lang, 0))) for lang in langs}
-        members = {lang: [lang] for lang in langs}
-        members.update({name: list(m) for name, m in groups.items()})
-        members["all"] = list(langs)
-
-        def pairs(row, used=used, members=members):
-            key = row["lang"] if row["lang"] != AGG_LANG else row["group"]
-            return sum(used.get(lang, 0) for lang in members.get(key, []) if lang in used)
-
-        table["pairs"] = table.apply(pairs, axis=1)
+        keys = table["lang"].where(table["lang"] != AGG_LANG, table["group"])
+        table["pairs"] = [sum(used.get(m, 0) for m in members.get(k, [])) for k in keys]
         frames.append(table)
     if not frames:
         raise PipelineError("learning curve: no points (config key 'learning_curve.budgets')")
@@ -689,9 +685,8 @@ def plot_learning_curve(curve: pd.DataFrame, path) -> None:
                     label=arm,
                 )
             ax.set_xscale("log", base=2)
-            ax.set_xticks(
-                sorted(sub["budget"].unique()), [str(b) for b in sorted(sub["budget"].unique())]
-            )
+            budgets = sorted(sub["budget"].unique())
+            ax.set_xticks(budgets, [str(b) for b in budgets])
             ax.set_title(f"{task} {metric}: {group}", fontsize="small")
             ax.set_xlabel("bitext pairs per language")
             if j == 0:

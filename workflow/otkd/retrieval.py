@@ -67,9 +67,10 @@ def parse_model_name(model: str) -> tuple[str, int | None]:
 
 def model_budget(model: str) -> int | None:
     """The bitext budget of a learning-curve run (``ot_n250_seed1`` -> 250), else None."""
-    parse_model_name(model)
-    match = TRAINED_MODEL.fullmatch(model)
-    return int(match["budget"]) if match and match["budget"] else None
+    if parse_model_name(model)[1] is None:
+        return None
+    budget = TRAINED_MODEL.fullmatch(model)["budget"]
+    return int(budget) if budget else None
 
 
 def model_profile(
