@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from otkd.io import PipelineError
 from otkd.readme import BEGIN, END, block_of, render, update
@@ -45,3 +46,24 @@ def test_update_rewrites_only_the_block(tmp_path):
     (tmp_path / "bad.md").write_text("no markers")
     with pytest.raises(PipelineError, match="markers"):
         update(tmp_path / "bad.md", tmp_path)
+
+
+def test_curve_comparison_block_shows_group_rows_by_budget():
+    cols = ["budget", "task", "lang", "group", "arm", "reference", "metric", "mean_arm",
+            "mean_ref", "diff", "ci_low", "ci_high", "p", "p_adj", "correction"]  # fmt: skip
+    rows = [
+        (4000, "x2en", "mean", "all", "ot", "kl", "nDCG@10", 0.7, 0.72, -0.02, -0.03, -0.01,
+         0.001, 0.004, "holm"),
+        (250, "x2en", "mean", "all", "ot", "kl", "nDCG@10", 0.6, 0.6, 0.0, -0.01, 0.01,
+         0.9, 1.0, "holm"),
+        (250, "x2en", "de", "higher_resource", "ot", "kl", "nDCG@10", 0.6, 0.5, 0.1, 0.05,
+         0.15, 0.001, 0.002, "holm"),
+    ]  # fmt: skip
+    from otkd.readme import curve_comparison_block
+
+    lines = "\n".join(curve_comparison_block(pd.DataFrame(rows, columns=cols))).splitlines()
+    body = [line for line in lines if line.startswith("| 250") or line.startswith("| 4000")]
+    assert [line.split(" | ")[0] for line in body] == ["| 250", "| 4000"]  # sorted by budget
+    assert "-0.020" in body[1] and "[-0.030, -0.010]" in body[1] and "0.004 *" in body[1]
+    assert not any("+0.100" in line for line in lines)  # per-language rows stay in the TSV
+    assert curve_comparison_block(pd.DataFrame(rows, columns=cols).assign(arm="mse")) == []

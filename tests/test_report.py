@@ -308,11 +308,13 @@ def test_report_rules_and_html_report_with_snakemake(fake_results):
     shutil.rmtree(fake_results / ".snakemake", ignore_errors=True)
 
 
-def test_learning_curve_table_and_figure(tmp_path):
+def test_learning_curve_table_figure_and_comparison(tmp_path):
     """Budget points from their metrics: means per budget and arm, the main-budget point
-    taken from the main runs' names, pairs capped by a smaller pool (th)."""
-    rows = []
-    points = []
+    taken from the main runs' names, pairs capped by a smaller pool (th); OT minus KL per
+    budget from the per-question scores (OT is better on th only at 4000)."""
+    rows, perquery, points = [], [], []
+    qids = [f"q{i:03d}" for i in range(N_Q)]
+    rng = np.random.default_rng(1)
     for budget, value in ((250, 0.2), (1000, 0.4), (4000, 0.5)):
         for arm, bonus in (("kl", 0.0), ("ot", 0.05)):
             model = f"{arm}_seed1" if budget == 1000 else f"{arm}_n{budget}_seed1"
@@ -327,14 +329,25 @@ def test_learning_curve_table_and_figure(tmp_path):
             )  # fmt: skip
             metrics.to_csv(d / "metrics.tsv", sep="\t", index=False)
             rows.append(d / "metrics.tsv")
+            lift = 0.2 if (arm, budget) == ("ot", 4000) else 0.0
+            pq = pd.DataFrame(
+                [(task, lang, q, m, value + (lift if lang == "th" else 0.0) + noise)
+                 for task, m in (("x2en", "nDCG@10"), ("lareqa", "AP@20"))
+                 for lang in LANGS
+                 for q, noise in zip(qids, rng.normal(0, 0.01, N_Q), strict=True)],
+                columns=["task", "lang", "qid", "measure", "value"],
+            )  # fmt: skip
+            pq.to_csv(d / "perquery.tsv", sep="\t", index=False)
+            perquery.append(d / "perquery.tsv")
     pool = tmp_path / "curve.tsv"
     pd.DataFrame(
         [("de", "e", "x")] * 4000 + [("th", "e", "x")] * 3000, columns=["lang", "en", "xx"]
     ).to_csv(pool, sep="\t", index=False)
-    config = {"languages": LANGS, "groups": GROUPS}
+    config = {"languages": LANGS, "groups": GROUPS, "stats": {"n_resamples": 999, "seed": 3}}
     curve = make_learning_curve(
-        rows, points, pool, tmp_path / "lc.tsv", tmp_path / "lc.png", config=config
-    )
+        rows, points, pool, tmp_path / "lc.tsv", tmp_path / "lc.png", config=config,
+        perquery_paths=perquery, comparison_out=tmp_path / "lcc.tsv",
+    )  # fmt: skip
     assert (tmp_path / "lc.png").stat().st_size > 1000
     assert pd.read_csv(tmp_path / "lc.tsv", sep="\t").shape == curve.shape
     cell = curve.set_index(["task", "lang", "group", "metric", "budget", "arm"])
@@ -346,12 +359,28 @@ def test_learning_curve_table_and_figure(tmp_path):
     assert cell.loc[("lareqa", "mean", "all", "AP@20", 4000, "kl"), "pairs"] == 7000
     assert cell.loc[("lareqa", "mean", "all", "AP@20", 250, "kl"), "pairs"] == 500
     assert set(curve["budget"]) == {250, 1000, 4000}
+    comp = pd.read_csv(tmp_path / "lcc.tsv", sep="\t").set_index(["budget", "task", "lang"])
+    assert list(comp.reset_index().columns[:2]) == ["budget", "task"]
+    assert set(comp["arm"]) == {"ot"} and set(comp["reference"]) == {"kl"}
+    th = comp.xs("th", level="lang")
+    assert th.loc[(4000, "x2en"), "diff"] == pytest.approx(0.2, abs=0.01)
+    assert th.loc[(4000, "x2en"), "p_adj"] < 0.05 and th.loc[(4000, "x2en"), "ci_low"] > 0.15
+    for budget in (250, 1000):
+        assert abs(th.loc[(budget, "x2en"), "diff"]) < 0.01
+        assert th.loc[(budget, "x2en"), "p_adj"] > 0.05
     only = make_learning_curve(
         rows, points, pool, tmp_path / "x2en.tsv", tmp_path / "x2en.png", config=config,
-        tasks=["x2en"],
+        tasks=["x2en"], perquery_paths=perquery, comparison_out=tmp_path / "x2en_c.tsv",
     )  # fmt: skip
     assert set(only["task"]) == {"x2en"}
-    with pytest.raises(PipelineError, match="no metrics for"):
+    assert set(pd.read_csv(tmp_path / "x2en_c.tsv", sep="\t")["task"]) == {"x2en"}
+    with pytest.raises(PipelineError, match="no evaluation of"):
         make_learning_curve(
             rows[:-1], points, pool, tmp_path / "x.tsv", tmp_path / "x.png", config=config
         )
+    with pytest.raises(PipelineError, match="no evaluation of"):
+        make_learning_curve(
+            rows, points, pool, tmp_path / "x.tsv", tmp_path / "x.png", config=config,
+            perquery_paths=perquery[1:], comparison_out=tmp_path / "x_c.tsv",
+        )  # fmt: skip
+    assert not (tmp_path / "x_c.tsv").exists()

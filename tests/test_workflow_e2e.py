@@ -6,6 +6,7 @@ bitext files from the offline mirror, cut to one language and a few dozen pairs.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -44,6 +45,9 @@ def e2e_config(tmp: Path, **overrides) -> dict:
             "teacher": {"spec": str(teacher), **model},
             "student": {"spec": str(student), **model},
             "train_prefix": "",
+            # the ridge map of every budget, its fit capped below the main budget's 48 pairs
+            "projection": "ridge",
+            "ridge_max_pairs": 40,
         },
         encode={"batch_size": 64, "bf16": False},
         train={
@@ -129,6 +133,17 @@ def test_full_dag_produces_the_final_outputs(finished_run):
     point = curve[(curve["budget"] == 48) & (curve["arm"] == "kl") & (curve["lang"] == "de")]
     assert point[point["metric"] == "nDCG@10"]["mean"].iloc[0] == pytest.approx(x2en)
     assert (work / "results" / "learning_curve.png").stat().st_size > 0
+    fits = {
+        budget: json.loads(
+            (work / "results" / "projection" / budget / "projection.json").read_text()
+        )
+        for budget in ("main", "n16")
+    }
+    assert (fits["main"]["pairs"], fits["main"]["fit_pairs"]) == (48, 40)  # ridge_max_pairs
+    assert (fits["n16"]["pairs"], fits["n16"]["fit_pairs"]) == (16, 16)
+    comp = pd.read_csv(work / "results" / "learning_curve_comparison.tsv", sep="\t")
+    assert set(comp["budget"]) == {16, 48} and set(comp["arm"]) == {"ot"}
+    assert set(comp["task"]) == {"x2en", "lareqa"}
 
 
 def test_second_run_does_nothing(finished_run):

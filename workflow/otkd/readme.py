@@ -4,7 +4,7 @@
 ``<!-- results:begin -->`` and ``<!-- results:end -->`` in the README with
 :func:`render`; ``tests/test_readme.py`` fails when the README and the files disagree, so the
 numbers in the README are always those of ``results/table.tsv``, ``comparison.tsv``,
-``learning_curve.tsv`` and ``runtime.tsv``.
+``learning_curve.tsv``, ``learning_curve_comparison.tsv`` and ``runtime.tsv``.
 """
 
 from __future__ import annotations
@@ -116,6 +116,36 @@ def curve_block(curve: pd.DataFrame) -> list[str]:
     ]
 
 
+def curve_comparison_block(comparison: pd.DataFrame, arm: str = "ot") -> list[str]:
+    """``arm`` minus its reference at each budget: the group-mean rows."""
+    sub = comparison[(comparison["arm"] == arm) & (comparison["lang"] == AGG_LANG)]
+    if sub.empty:
+        return []
+    ref, conf = sub["reference"].iloc[0], sub["correction"].iloc[0]
+    rows = [
+        [
+            str(r.budget),
+            r.task,
+            _col_label(r.lang, r.group),
+            METRIC_NAME.get(r.metric, r.metric),
+            f"{r.mean_arm:.3f}",
+            f"{r.mean_ref:.3f}",
+            f"{r.diff:+.3f}",
+            f"[{r.ci_low:+.3f}, {r.ci_high:+.3f}]",
+            _fmt_p(r.p_adj) + (" *" if r.p_adj < 0.05 else ""),
+        ]
+        for r in sub.sort_values("budget", kind="stable").itertuples()
+    ]
+    header = ["pairs/lang", "task", "lang", "metric", arm, ref, "diff", "95% CI"]
+    return [
+        f"**Learning curve, `{arm}` − `{ref}`** (`results/learning_curve_comparison.tsv`; "
+        f"paired over questions, {conf}-corrected within each budget; `*`: p < 0.05)",
+        "",
+        markdown_table([*header, f"p ({conf})"], rows),
+        "",
+    ]
+
+
 def runtime_block(runtime: pd.DataFrame) -> list[str]:
     """Per-stage totals: jobs, summed job wall time, CPU time, peak RSS."""
     totals = runtime[runtime["rule"] == TOTAL]
@@ -141,6 +171,8 @@ def render(results_dir: str | Path = "results") -> str:
     out += comparison_block(_read(r / "comparison.tsv"))
     if (r / "learning_curve.tsv").is_file():
         out += curve_block(_read(r / "learning_curve.tsv"))
+    if (r / "learning_curve_comparison.tsv").is_file():
+        out += curve_comparison_block(_read(r / "learning_curve_comparison.tsv"))
     if (r / "runtime.tsv").is_file():
         out += runtime_block(_read(r / "runtime.tsv"))
     return "\n".join(out).rstrip() + "\n"

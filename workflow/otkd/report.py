@@ -47,6 +47,7 @@ COMPARISON_COLUMNS = [
     "ci_low", "ci_high", "p", "p_adj", "correction", "d_z", "n_queries", "n_seeds_arm",
     "n_seeds_ref",
 ]  # fmt: skip
+PERQUERY_COLUMNS = ["task", "lang", "qid", "measure", "value"]
 TRAIN_LOG_COLUMNS = ["step", "loss"]
 DEV_CURVE_COLUMNS = ["step", "lang", "accuracy"]
 
@@ -368,6 +369,17 @@ def summary_notes(config: Mapping) -> list[str]:
     ]
 
 
+def stats_options(config: Mapping) -> dict:
+    """:func:`build_comparison` keyword arguments from ``config.stats``."""
+    st = config.get("stats", {})
+    return {
+        "n_resamples": st.get("n_resamples", 10000),
+        "confidence": st.get("confidence", 0.95),
+        "correction": st.get("correction", "holm"),
+        "seed": st.get("seed", config.get("seed", 0)),
+    }
+
+
 def make_tables(
     metrics_paths: Sequence[str | Path],
     perquery_paths: Sequence[str | Path],
@@ -380,19 +392,10 @@ def make_tables(
     """Rule ``build_tables``: write ``table.tsv``, ``comparison.tsv`` and ``summary.md``."""
     langs = list(config["languages"])
     groups = dict(config["groups"])
-    st = config.get("stats", {})
     metrics = load_evaluations(metrics_paths, ["task", "lang", "measure", "value", "n_queries"])
     table = build_table(metrics, langs, groups)
-    perquery = load_evaluations(perquery_paths, ["task", "lang", "qid", "measure", "value"])
-    comparison = build_comparison(
-        perquery,
-        langs,
-        groups,
-        n_resamples=st.get("n_resamples", 10000),
-        confidence=st.get("confidence", 0.95),
-        correction=st.get("correction", "holm"),
-        seed=st.get("seed", config.get("seed", 0)),
-    )
+    perquery = load_evaluations(perquery_paths, PERQUERY_COLUMNS)
+    comparison = build_comparison(perquery, langs, groups, **stats_options(config))
     write_df(out_table, table, float_format="%.6g")
     write_df(out_comparison, comparison, float_format="%.6g")
     write_text(out_summary, summary_markdown(table, comparison, summary_notes(config)) + "\n")
@@ -618,6 +621,28 @@ CURVE_COLUMNS = ["task", "lang", "group", "metric", "budget", "arm", "mean", "sd
 CURVE_COLUMNS += ["n_langs", "pairs"]
 
 
+def _budget_parts(df: pd.DataFrame, points: Sequence[Sequence]):
+    """``(budget, rows)`` per learning-curve budget, in increasing order: the rows of ``df``
+    (from :func:`load_evaluations`) of that budget's models, with ``arm`` and ``seed`` taken
+    from ``points`` (``[arm, budget, seed, model]``)."""
+    budgets = sorted({int(p[1]) for p in points})
+    if not budgets:
+        raise PipelineError("learning curve: no points (config key 'learning_curve.budgets')")
+    for budget in budgets:
+        models = {p[3]: (p[0], int(p[2])) for p in points if int(p[1]) == budget}
+        part = df[df["model"].isin(list(models))]
+        missing = sorted(set(models) - set(part["model"]))
+        if missing:
+            raise PipelineError(f"learning curve: no evaluation of {missing} (budget {budget})")
+        yield (
+            budget,
+            part.assign(
+                arm=part["model"].map({m: arm for m, (arm, _) in models.items()}),
+                seed=part["model"].map({m: seed for m, (_, seed) in models.items()}),
+            ),
+        )
+
+
 def build_learning_curve(
     metrics: pd.DataFrame,
     points: Sequence[Sequence],
@@ -636,25 +661,31 @@ def build_learning_curve(
     members.update({name: list(m) for name, m in groups.items()})
     members["all"] = list(langs)
     frames = []
-    for budget in sorted({int(p[1]) for p in points}):
-        models = {p[3]: (p[0], int(p[2])) for p in points if int(p[1]) == budget}
-        part = metrics[metrics["model"].isin(list(models))]
-        missing = sorted(set(models) - set(part["model"]))
-        if missing:
-            raise PipelineError(f"learning curve: no metrics for {missing} (budget {budget})")
-        part = part.assign(
-            arm=part["model"].map({m: arm for m, (arm, _) in models.items()}),
-            seed=part["model"].map({m: seed for m, (_, seed) in models.items()}),
-        )
+    for budget, part in _budget_parts(metrics, points):
         table = build_table(part, langs, groups).assign(budget=budget)
         used = {lang: min(budget, int(pool_counts.get(lang, 0))) for lang in langs}
         keys = table["lang"].where(table["lang"] != AGG_LANG, table["group"])
         table["pairs"] = [sum(used.get(m, 0) for m in members.get(k, [])) for k in keys]
         frames.append(table)
-    if not frames:
-        raise PipelineError("learning curve: no points (config key 'learning_curve.budgets')")
     out = pd.concat(frames, ignore_index=True)
     return out[CURVE_COLUMNS]
+
+
+def build_curve_comparison(
+    perquery: pd.DataFrame,
+    points: Sequence[Sequence],
+    langs: Sequence[str],
+    groups: Mapping[str, Sequence[str]],
+    **stats_options,
+) -> pd.DataFrame:
+    """:func:`build_comparison` (every curve arm against ``kl``) at each budget separately,
+    with a ``budget`` column first. p-values are corrected within one budget's family; with
+    one seed per point the test covers question sampling, not seed variance."""
+    frames = [
+        build_comparison(part, langs, groups, **stats_options).assign(budget=budget)
+        for budget, part in _budget_parts(perquery, points)
+    ]
+    return pd.concat(frames, ignore_index=True)[["budget", *COMPARISON_COLUMNS]]
 
 
 def plot_learning_curve(curve: pd.DataFrame, path) -> None:
@@ -707,22 +738,31 @@ def make_learning_curve(
     *,
     config: Mapping,
     tasks: Sequence[str] | None = None,
+    perquery_paths: Sequence[str | Path] = (),
+    comparison_out=None,
 ) -> pd.DataFrame:
     """Rule ``learning_curve``: ``learning_curve.tsv`` and ``learning_curve.png`` for
     ``tasks`` (default: every task in the metrics; the main-budget point comes from the main
-    runs, which have every evaluation task)."""
+    runs, which have every evaluation task), and with ``comparison_out`` the per-budget
+    comparison against ``kl`` (:func:`build_curve_comparison`) from ``perquery_paths``."""
     import matplotlib
 
     matplotlib.use("Agg")
     from .bitext import read_pairs
 
-    metrics = load_evaluations(metrics_paths, ["task", "lang", "measure", "value"])
-    if tasks is not None:
-        metrics = metrics[metrics["task"].isin(list(tasks))]
+    def only_tasks(df: pd.DataFrame) -> pd.DataFrame:
+        return df if tasks is None else df[df["task"].isin(list(tasks))]
+
+    langs, groups = list(config["languages"]), dict(config.get("groups", {}))
+    metrics = only_tasks(load_evaluations(metrics_paths, ["task", "lang", "measure", "value"]))
     pool = read_pairs(pool_path)["lang"].value_counts().to_dict()
-    curve = build_learning_curve(
-        metrics, points, pool, list(config["languages"]), dict(config.get("groups", {}))
-    )
+    curve = build_learning_curve(metrics, points, pool, langs, groups)
+    if comparison_out is not None:
+        perquery = only_tasks(load_evaluations(perquery_paths, PERQUERY_COLUMNS))
+        comparison = build_curve_comparison(
+            perquery, points, langs, groups, **stats_options(config)
+        )
+        write_df(comparison_out, comparison, float_format="%.6g")
     write_df(table_out, curve, float_format="%.6g")
     plot_learning_curve(curve, figure_out)
     return curve

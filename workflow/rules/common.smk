@@ -320,9 +320,12 @@ def projection_inputs(wildcards):
 
 
 def projection_params():
-    """Ridge alpha and encoder settings of fit_projection."""
+    """Ridge alpha, the optional cap on fitted pairs, and encoder settings of fit_projection
+    (the cap is left out when unset, so adding it changes the params only when it is set)."""
+    cap = config["models"].get("ridge_max_pairs")
     return {
         "alpha": config["models"].get("ridge_alpha", 0.01),
+        **({"max_pairs": cap} if cap is not None else {}),
         **evaluate_encode_params(),
     }
 
@@ -388,16 +391,21 @@ def curve_points():
     ]
 
 
-def curve_metrics(wildcards):
-    """metrics.tsv of every learning-curve point."""
-    return [f"results/evaluate/{p[3]}/metrics.tsv" for p in curve_points()]
+def curve_evaluations(name):
+    """{name}.tsv (metrics or perquery) of every learning-curve point."""
+    return [f"results/evaluate/{p[3]}/{name}.tsv" for p in curve_points()]
 
 
 def curve_targets():
-    """The learning-curve table and figure, when config.learning_curve.budgets is set."""
+    """The learning-curve table, figure and comparison, when config.learning_curve.budgets
+    is set."""
     if not CURVE_BUDGETS:
         return []
-    return ["results/learning_curve.tsv", "results/learning_curve.png"]
+    return [
+        "results/learning_curve.tsv",
+        "results/learning_curve.png",
+        "results/learning_curve_comparison.tsv",
+    ]
 
 
 def curve_train_inputs(wildcards):

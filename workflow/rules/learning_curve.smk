@@ -38,7 +38,8 @@ use rule train_model as train_curve with:
 
 rule learning_curve:
     input:
-        metrics=curve_metrics,
+        metrics=curve_evaluations("metrics"),
+        perquery=curve_evaluations("perquery"),
         pool="results/data/bitext/curve.tsv",
     output:
         table=report(
@@ -48,6 +49,11 @@ rule learning_curve:
         ),
         figure=report(
             "results/learning_curve.png",
+            caption="../report/learning_curve.rst",
+            category="Learning curve",
+        ),
+        comparison=report(
+            "results/learning_curve_comparison.tsv",
             caption="../report/learning_curve.rst",
             category="Learning curve",
         ),

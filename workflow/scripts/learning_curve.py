@@ -1,4 +1,5 @@
-"""Snakemake script of rule learning_curve: learning_curve.tsv and learning_curve.png."""
+"""Snakemake script of rule learning_curve: learning_curve.tsv, learning_curve.png and
+learning_curve_comparison.tsv."""
 
 import sys
 
@@ -15,4 +16,6 @@ make_learning_curve(
     snakemake.output.figure,
     config=snakemake.params.config,
     tasks=snakemake.params.tasks,
+    perquery_paths=snakemake.input.perquery,
+    comparison_out=snakemake.output.comparison,
 )
