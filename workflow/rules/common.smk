@@ -321,7 +321,8 @@ def projection_inputs(wildcards):
 
 def projection_params():
     """Ridge alpha, the optional cap on fitted pairs, and encoder settings of fit_projection
-    (the cap is left out when unset, so adding it changes the params only when it is set)."""
+    (the cap is left out when unset, so adding it changes the params only when it is set).
+    """
     cap = config["models"].get("ridge_max_pairs")
     return {
         "alpha": config["models"].get("ridge_alpha", 0.01),
