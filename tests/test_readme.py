@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from otkd.io import PipelineError
-from otkd.readme import BEGIN, END, block_of, render, update
+from otkd.readme import BEGIN, END, block_of, curve_comparison_block, render, update
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "results"
@@ -59,8 +59,6 @@ def test_curve_comparison_block_shows_group_rows_by_budget():
         (250, "x2en", "de", "higher_resource", "ot", "kl", "nDCG@10", 0.6, 0.5, 0.1, 0.05,
          0.15, 0.001, 0.002, "holm"),
     ]  # fmt: skip
-    from otkd.readme import curve_comparison_block
-
     lines = "\n".join(curve_comparison_block(pd.DataFrame(rows, columns=cols))).splitlines()
     body = [line for line in lines if line.startswith("| 250") or line.startswith("| 4000")]
     assert [line.split(" | ")[0] for line in body] == ["| 250", "| 4000"]  # sorted by budget

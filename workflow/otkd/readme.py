@@ -57,26 +57,28 @@ def scores_block(table: pd.DataFrame) -> list[str]:
     return out
 
 
+def _diff_cells(r) -> list[str]:
+    """Task, language, metric, both means, difference, CI and corrected p (``*`` below 0.05)
+    of one comparison row."""
+    return [
+        r.task,
+        _col_label(r.lang, r.group),
+        METRIC_NAME.get(r.metric, r.metric),
+        f"{r.mean_arm:.3f}",
+        f"{r.mean_ref:.3f}",
+        f"{r.diff:+.3f}",
+        f"[{r.ci_low:+.3f}, {r.ci_high:+.3f}]",
+        _fmt_p(r.p_adj) + (" *" if r.p_adj < 0.05 else ""),
+    ]
+
+
 def comparison_block(comparison: pd.DataFrame, arm: str = "ot") -> list[str]:
     """``arm`` minus its reference on every task's main metric: language and group rows."""
     sub = comparison[comparison["arm"] == arm]
     if sub.empty:
         return [f"No `{arm}` comparison in comparison.tsv.", ""]
     ref, conf = sub["reference"].iloc[0], sub["correction"].iloc[0]
-    rows = [
-        [
-            r.task,
-            _col_label(r.lang, r.group),
-            METRIC_NAME.get(r.metric, r.metric),
-            f"{r.mean_arm:.3f}",
-            f"{r.mean_ref:.3f}",
-            f"{r.diff:+.3f}",
-            f"[{r.ci_low:+.3f}, {r.ci_high:+.3f}]",
-            _fmt_p(r.p_adj) + (" *" if r.p_adj < 0.05 else ""),
-            f"{r.d_z:.2f}",
-        ]
-        for r in sub.itertuples()
-    ]
+    rows = [[*_diff_cells(r), f"{r.d_z:.2f}"] for r in sub.itertuples()]
     header = ["task", "lang", "metric", arm, ref, "diff", "95% CI", f"p ({conf})", "d_z"]
     return [
         f"**`{arm}` − `{ref}`** (paired over questions, per-question scores averaged over "
@@ -123,17 +125,7 @@ def curve_comparison_block(comparison: pd.DataFrame, arm: str = "ot") -> list[st
         return []
     ref, conf = sub["reference"].iloc[0], sub["correction"].iloc[0]
     rows = [
-        [
-            str(r.budget),
-            r.task,
-            _col_label(r.lang, r.group),
-            METRIC_NAME.get(r.metric, r.metric),
-            f"{r.mean_arm:.3f}",
-            f"{r.mean_ref:.3f}",
-            f"{r.diff:+.3f}",
-            f"[{r.ci_low:+.3f}, {r.ci_high:+.3f}]",
-            _fmt_p(r.p_adj) + (" *" if r.p_adj < 0.05 else ""),
-        ]
+        [str(r.budget), *_diff_cells(r)]
         for r in sub.sort_values("budget", kind="stable").itertuples()
     ]
     header = ["pairs/lang", "task", "lang", "metric", arm, ref, "diff", "95% CI"]
