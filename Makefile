@@ -1,12 +1,15 @@
-# Two entry points (see README): `make run` and `make test`. Both create .venv first.
+# Two entry points (see README): `make run` and `make test`. Both create .venv first; `make
+# test` also installs the development tools of requirements-dev.txt (`make run` does not).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= 2
 
-.PHONY: install run test lint format clean
+.PHONY: install install-dev run test lint format clean
 
 install: $(VENV)/.installed
+
+install-dev: $(VENV)/.dev-installed
 
 $(VENV)/.installed: requirements.txt requirements-models.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,10 +19,14 @@ $(VENV)/.installed: requirements.txt requirements-models.txt pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $@
 
+$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	touch $@
+
 run: install
 	$(BIN)/snakemake --profile profiles/local --cores $(CORES) --prioritize results/table.tsv all
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check workflow tests benchmarks
 	$(BIN)/ruff format --check workflow tests benchmarks
 	$(BIN)/snakefmt --check Snakefile workflow/rules
@@ -28,7 +35,7 @@ lint: install
 test: lint
 	$(BIN)/python -m pytest -q tests
 
-format: install
+format: install-dev
 	$(BIN)/ruff format workflow tests benchmarks
 	$(BIN)/ruff check --fix workflow tests benchmarks
 	$(BIN)/snakefmt Snakefile workflow/rules

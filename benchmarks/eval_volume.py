@@ -10,6 +10,10 @@ bf16 autocast on and off, at ``--threads`` threads, and prints the estimated sec
 and per model. Needs the data stage (``results/data/xquad``) and, for a trained model, its
 checkpoint under ``results/train`` (``student_init`` needs nothing else). Writes
 ``benchmarks/out/eval_volume.json``.
+
+``--smoke``: a seconds-long run that only checks the script works (the first configured
+language, 8 texts per phase); with a tiny config and tiny task files (see
+benchmarks/evaluate.py; tests/test_benchmarks.py does this).
 """
 
 from __future__ import annotations
@@ -17,21 +21,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "workflow"))
+import numpy as np
+import torch
+from otkd.config import load_config
+from otkd.encode import Encoder
+from otkd.io import write_json
+from otkd.retrieval import XQuADFiles, evaluate_model, model_profile
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from otkd.config import load_config  # noqa: E402
-from otkd.encode import Encoder  # noqa: E402
-from otkd.io import write_json  # noqa: E402
-from otkd.retrieval import XQuADFiles, evaluate_model, model_profile  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def phase_of(desc: str) -> str:
@@ -79,7 +81,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--sample", type=int, default=512)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "eval_volume.json"))
+    parser.add_argument("--smoke", action="store_true", help="seconds-long check that it runs")
     args = parser.parse_args()
+    if args.smoke:
+        args.sample = min(args.sample, 8)
 
     torch.set_num_threads(args.threads)
     config = load_config(args.config)
@@ -94,7 +99,7 @@ def main() -> None:
             XQuADFiles(Path(args.data)),
             tmp,
             tasks=ev["tasks"],
-            langs=config["languages"],
+            langs=config["languages"][:1] if args.smoke else config["languages"],
             teacher_index=None,  # the English side is then counted too (student_init's case)
             index_spec=ev.get("index", "Flat"),
             top_k=ev.get("top_k", 100),

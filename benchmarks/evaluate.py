@@ -7,6 +7,11 @@ Reads the XQuAD task files of the data stage (``results/data/xquad``; build them
 ``student_init`` also needs the shared teacher index (``results/index/teacher``), which is
 built here (and timed separately) when it is missing. Runs and scores go to
 ``benchmarks/out/evaluate/{model}/``; the measurements to ``benchmarks/out/evaluate_{model}.json``.
+
+``--smoke``: a seconds-long run that only checks the script works (the first configured
+language only, 1 thread); with a tiny config and tiny task files, e.g. ``--config`` a copy
+of tests/configs/tiny/config.yaml with tiny models and ``--data`` the output of
+``otkd.xquad.build_xquad`` on fake data (tests/test_benchmarks.py does this).
 """
 
 from __future__ import annotations
@@ -17,20 +22,16 @@ import logging
 import os
 import platform
 import resource
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "workflow"))
-
-import faiss  # noqa: E402
-import torch  # noqa: E402
-from otkd.config import load_config  # noqa: E402
-from otkd.encode import Encoder  # noqa: E402
-from otkd.io import setup_logging, write_json  # noqa: E402
-from otkd.metrics import MAIN_MEASURE  # noqa: E402
-from otkd.retrieval import (  # noqa: E402
+import faiss
+import torch
+from otkd.config import load_config
+from otkd.encode import Encoder
+from otkd.io import setup_logging, write_json
+from otkd.metrics import MAIN_MEASURE
+from otkd.retrieval import (
     CachedEncoder,
     TeacherIndex,
     XQuADFiles,
@@ -40,6 +41,7 @@ from otkd.retrieval import (  # noqa: E402
     uses_teacher_index,
 )
 
+ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("otkd.benchmark")
 
 
@@ -61,7 +63,13 @@ def main() -> None:
     parser.add_argument("--config", default=str(ROOT / "config.yaml"))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "out"))
+    parser.add_argument(
+        "--data", default=str(ROOT / "results" / "data" / "xquad"), help="XQuAD task files"
+    )
+    parser.add_argument("--smoke", action="store_true", help="seconds-long check that it runs")
     args = parser.parse_args()
+    if args.smoke:
+        args.threads = 1
 
     setup_logging()
     torch.set_num_threads(args.threads)
@@ -69,7 +77,8 @@ def main() -> None:
     config = load_config(args.config)
     enc_cfg = config.get("encode", {})
     ev = config["evaluation"]
-    files = XQuADFiles(ROOT / "results" / "data" / "xquad")
+    files = XQuADFiles(Path(args.data))
+    langs = config["languages"][:1] if args.smoke else config["languages"]
     result = {
         "model": args.model,
         "threads": args.threads,
@@ -105,7 +114,7 @@ def main() -> None:
         files,
         Path(args.out) / "evaluate" / args.model,
         tasks=ev["tasks"],
-        langs=config["languages"],
+        langs=langs,
         teacher_index=TeacherIndex.load(index_dir) if index_dir else None,
         index_spec=ev.get("index", "Flat"),
         top_k=ev.get("top_k", 100),

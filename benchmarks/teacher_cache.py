@@ -22,6 +22,10 @@ Figures: sentences/s of each, speed-up over naive, cosine of bf16 pooled vs fp32
 
 Usage: ``.venv/bin/python benchmarks/teacher_cache.py [--limit N] [--threads 2]``
 (the full 11k sentences take about 15 minutes on the shared 2-core machine).
+
+``--smoke``: a seconds-long run that only checks the script works (24 sentences in rounds
+of 8, always from the mirror sample); with a tiny config, e.g. ``--config`` a copy of
+tests/configs/tiny/config.yaml with tiny models (tests/test_benchmarks.py does this).
 """
 
 from __future__ import annotations
@@ -29,24 +33,22 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "workflow"))
+import numpy as np
+import torch
+import yaml
+from otkd.caches import write_teacher_cache
+from otkd.download import local_name
+from otkd.encode import Encoder, pool
+from otkd.languages import source_urls
+from otkd.models import ModelProfile, load_model
+from otkd.teacher_cache import encode_token_arrays
+from otkd.tokenize import read_bitext, tokenize_texts
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import yaml  # noqa: E402
-from otkd.caches import write_teacher_cache  # noqa: E402
-from otkd.download import local_name  # noqa: E402
-from otkd.encode import Encoder, pool  # noqa: E402
-from otkd.languages import source_urls  # noqa: E402
-from otkd.models import ModelProfile, load_model  # noqa: E402
-from otkd.teacher_cache import encode_token_arrays  # noqa: E402
-from otkd.tokenize import read_bitext, tokenize_texts  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def mirror_sentences(config: dict) -> tuple[list[str], str]:
@@ -115,11 +117,14 @@ def main() -> None:
     parser.add_argument(
         "--chunk", type=int, default=640, help="sentences per round (methods alternate)"
     )
+    parser.add_argument("--smoke", action="store_true", help="seconds-long check that it runs")
     args = parser.parse_args()
+    if args.smoke:
+        args.limit, args.chunk = 24, 8
     torch.set_num_threads(args.threads)
     config = yaml.safe_load(Path(args.config).read_text())
     bitext = ROOT / "results/data/bitext/train.tsv"
-    if bitext.is_file():
+    if bitext.is_file() and not args.smoke:
         texts, origin = read_bitext(bitext)["en"].tolist(), str(bitext)
     else:
         texts, origin = mirror_sentences(config)

@@ -19,15 +19,28 @@ Our arms (``--arms``, default ot kl mse) run in ONE process, each doing one step
 the same batch, so that load changes on a shared machine hit every arm alike; ``--single``
 adds a full :func:`otkd.train.train` run of an arm alone (its own peak memory).
 
+The student-to-teacher map is the config's ``models.projection`` unless ``--projection``
+says otherwise: ``ridge`` fits the map here on the benchmark's training pairs (as rule
+fit_projection does on the bitext) and every arm starts from it; ``learned`` adds a fresh
+linear map; ``none`` has no map (the README's training-step figures were measured so, before
+the ridge map existed: ``--projection none``).
+
 Usage: ``.venv/bin/python benchmarks/train_step.py [--steps 10] [--threads 2]``
-(needs ``pip install -r requirements-bench.txt -c <torch pin>``). On a machine shared with
-other jobs, torch with 2 threads per process can slow down ~10x whenever another process
-takes a core (threads wait for each other); ``--threads 1`` then gives stable figures.
+(the sentence-transformers peer needs ``pip install -r requirements-bench.txt -c <torch
+pin>``; without it, pass ``--no-st``). On a machine shared with other jobs, torch with 2
+threads per process can slow down ~10x whenever another process takes a core (threads wait
+for each other); ``--threads 1`` then gives stable figures.
+
+``--smoke``: a seconds-long run that only checks the script works (8 training and 4 dev
+pairs per language, 3 steps of batch 4, fp32 only, the first arm also alone, the
+sentence-transformers peer only when installed); with a tiny config, e.g. ``--config`` a copy of tests/configs/tiny/config.yaml
+whose models tests/make_tiny_models.py wrote (tests/test_benchmarks.py does this).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import multiprocessing as mp
 import resource
@@ -36,14 +49,15 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "workflow"))
+import numpy as np
+import pandas as pd
+import yaml
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import yaml  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 TARGETS = {"ot_over_kl": 1.15, "padding_share": 0.15, "peak_gb": 6.0, "mse_over_st": 2.0}
+PROJECTIONS = {"ridge": "ridge", "learned": True, "none": False}
+SMOKE = {"pairs": 8, "dev": 4, "steps": 3, "skip": 1, "batch_size": 4, "precisions": ["fp32"]}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -72,7 +86,27 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=[],
         help="arms also run through otkd.train.train alone, each in its own process",
     )
-    return p.parse_args(argv)
+    p.add_argument(
+        "--projection",
+        choices=sorted(PROJECTIONS),
+        help="student-to-teacher map (default: the config's models.projection); "
+        "ridge is fitted here on the training pairs",
+    )
+    p.add_argument("--smoke", action="store_true", help="seconds-long check that it runs")
+    args = p.parse_args(argv)
+    if args.smoke:
+        for key, value in SMOKE.items():
+            setattr(args, key, value)
+        args.single = args.single or args.arms[:1]
+        args.no_st = args.no_st or importlib.util.find_spec("sentence_transformers") is None
+    return args
+
+
+def projection_setting(args, config: dict) -> bool | str:
+    """The ``projection`` argument of otkd.train: ``--projection`` or the config's."""
+    if args.projection is not None:
+        return PROJECTIONS[args.projection]
+    return config["models"].get("projection", False)
 
 
 # ---------------------------------------------------------------- data (parent process)
@@ -151,6 +185,30 @@ def prepare(args, config: dict) -> dict:
     }
 
 
+def fit_ridge_map(args, config: dict, prep: dict) -> str:
+    """Fit the ridge map on the benchmark's training pairs (rule fit_projection's code)."""
+    import torch
+    from otkd.projection import run_fit_projection
+
+    torch.set_num_threads(args.threads)
+    out = Path(args.out) / "projection"
+    student = dict(config["models"]["student"], spec=prep["student_dir"])
+    info = run_fit_projection(
+        student,
+        prep["paths"]["train"],
+        out,
+        max_pairs=config["models"].get("ridge_max_pairs"),
+        alpha=config["models"].get("ridge_alpha", 0.01),
+        batch_size=config.get("encode", {}).get("batch_size", 64),
+    )
+    print(
+        f"ridge map on {info['fit_pairs']} pairs: train accuracy@1 "
+        f"{info['train_accuracy_before']:.3f} -> {info['train_accuracy_after']:.3f}",
+        flush=True,
+    )
+    return str(out)
+
+
 def epoch_padding(lengths: dict, batch_size: int, seed: int) -> dict:
     """Padding share of one whole epoch: our bucketed batches vs plain random batches."""
     from otkd.train import batch_plan, padding_share
@@ -198,6 +256,7 @@ def run_paired(arms: list[str], bf16: bool, job: dict) -> dict:
             student,
             data,
             projection=job["projection"],
+            projection_init=job["projection_init"],
             device="cpu",
         )  # fmt: skip
         for arm in arms
@@ -250,7 +309,8 @@ def run_single(arm: str, bf16: bool, job: dict) -> dict:
     train(
         arm, job["seed"], _settings(job, bf16), student, job["paths"]["train"],
         job["paths"]["dev"], train_log=out / "train_log.tsv", dev_curve=out / "dev_curve.tsv",
-        model_dir=None, projection=job["projection"], device="cpu",
+        model_dir=None, projection=job["projection"], projection_init=job["projection_init"],
+        device="cpu",
     )  # fmt: skip
     log = pd.read_csv(out / "train_log.tsv", sep="\t")
     t = np.diff(np.r_[0.0, log["elapsed_s"]])[job["skip"] :]
@@ -334,8 +394,11 @@ def run_st(bf16: bool, job: dict) -> dict:
     }
 
 
-def in_child(fn, *args):
-    """Run ``fn(*args)`` in a fresh spawned process (own memory peak, own torch threads)."""
+def in_child(fn, *args, inline: bool = False):
+    """Run ``fn(*args)`` in a fresh spawned process (own memory peak, own torch threads);
+    ``inline``: in this process instead (``--smoke``, where process start-up would dominate)."""
+    if inline:
+        return fn(*args)
     with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
         return pool.submit(fn, *args).result()
 
@@ -348,12 +411,14 @@ def main(argv=None) -> int:
     config = yaml.safe_load(Path(args.config).read_text())
     t0 = time.perf_counter()
     prep = prepare(args, config)
+    projection = projection_setting(args, config)
     job = {
         "paths": prep["paths"],
         "student_dir": prep["student_dir"],
         "prefix": prep["prefix"],
         "student_cfg": config["models"]["student"],
-        "projection": config["models"].get("projection", False),
+        "projection": projection,
+        "projection_init": fit_ridge_map(args, config, prep) if projection == "ridge" else None,
         "train_cfg": config["train"],
         "out": args.out,
         "steps": args.steps,
@@ -371,7 +436,7 @@ def main(argv=None) -> int:
     results, rows = {}, []
     for precision in args.precisions:
         bf16 = precision == "bf16"
-        paired = in_child(run_paired, args.arms, bf16, job)
+        paired = in_child(run_paired, args.arms, bf16, job, inline=args.smoke)
         results[f"paired_{precision}"] = paired
         for arm in args.arms:
             r = paired[arm]
@@ -382,13 +447,13 @@ def main(argv=None) -> int:
             print(f"{arm}:{precision} {r['step_s']:.3f} s/step {r['pairs_per_s']:.1f} pairs/s "
                   f"loss {r['first_loss']:.4f} -> {r['last_loss']:.4f}", flush=True)  # fmt: skip
         for arm in args.single:
-            r = in_child(run_single, arm, bf16, job)
+            r = in_child(run_single, arm, bf16, job, inline=args.smoke)
             results[f"single_{arm}_{precision}"] = r
             rows.append({"run": f"{arm}:{precision}:alone", **r, "note": "otkd.train.train"})
             print(f"{arm}:{precision} alone {r['step_s']:.3f} s/step peak {r['peak_gb']:.2f} GB",
                   flush=True)  # fmt: skip
         if not args.no_st:
-            r = in_child(run_st, bf16, job)
+            r = in_child(run_st, bf16, job, inline=args.smoke)
             results[f"st_mse_{precision}"] = r
             rows.append({"run": f"st_mse:{precision}", "step_s": r["step_s"],
                          "step_s_median": r["step_s_median"], "pairs_per_s": r["pairs_per_s"],
@@ -412,6 +477,7 @@ def main(argv=None) -> int:
             )
     summary = {
         "machine": f"{mp.cpu_count()} CPUs visible, torch threads {args.threads}",
+        "projection": projection,
         "pairs": {"train": prep["n_train"], "dev": prep["n_dev"], "languages": config["languages"]},
         "steps": args.steps,
         "skip": args.skip,

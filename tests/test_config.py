@@ -8,8 +8,8 @@ import pytest
 import yaml
 from otkd.config import load_config, validate_config
 from otkd.io import PipelineError
-from otkd.languages import get_language, source_urls
-from workflow_utils import MIRROR, ROOT, run_snakemake, tiny_config
+from otkd.languages import get_language
+from workflow_utils import MIRROR, ROOT, TINY_CONFIG, run_snakemake, tiny_config
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +31,22 @@ def invalid(config: dict, *keys: str, value) -> PipelineError:
 
 def test_default_and_tiny_configs_are_valid(default_config):
     assert load_config(ROOT / "config.yaml")["languages"] == default_config["languages"]
-    tiny = validate_config(tiny_config())
-    assert tiny["languages"] == ["de", "th"] and tiny["mirrors"] == [str(MIRROR.resolve())]
-    urls = {d["url"] for d in tiny["downloads"]}
-    assert len(urls) == 12 + 11 + 2 * 2 * 3 - 2  # eng sides of NTREX and FLORES are shared
-    assert set(source_urls("tatoeba", "th")) <= urls and not any("ron" in u for u in urls)
+    assert load_config(TINY_CONFIG)["languages"] == ["de"]
+    tiny = validate_config(tiny_config(models_dir="/m"))
+    assert tiny["mirrors"] == [str(MIRROR.resolve())]
+    assert tiny["models"]["student"]["spec"] == "/m/student"
+    assert tiny["train"]["steps"] == 6 and tiny["learning_curve"]["budgets"] == [16, 48]
+
+
+def test_default_config_holds_choices_not_data():
+    text = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    assert "sha256" not in text and "https://" not in text
+    assert len(text.splitlines()) <= 130
+
+
+def test_old_downloads_key_points_to_the_manifest(default_config):
+    err = invalid(default_config, "downloads", value=[])
+    assert "config key 'downloads'" in str(err) and "extra_downloads" in str(err)
 
 
 def test_unknown_language_code_names_the_key(default_config):
@@ -55,7 +66,12 @@ def test_unknown_language_code_names_the_key(default_config):
         (("train", "steps"), 1.5, "train.steps"),
         (("seed",), "13", "seed"),
         (("mirrors",), "../shared/mirror", "mirrors"),
-        (("downloads",), [{"url": "https://x.org/a", "sha256": "abc"}], "downloads.0.sha256"),
+        (
+            ("extra_downloads",),
+            [{"url": "https://x.org/a", "sha256": "abc"}],
+            "extra_downloads.0.sha256",
+        ),
+        (("downloads_manifest",), "", "downloads_manifest"),
     ],
 )
 def test_wrong_type_names_the_key(default_config, keys, value, named):

@@ -10,7 +10,7 @@ from otkd.bitext import read_pairs
 from otkd.download import local_name
 from otkd.languages import XQUAD_URL
 from otkd.xquad import read_tsv
-from workflow_utils import MIRROR, mirror_available, run_snakemake, tiny_config
+from workflow_utils import MIRROR, data_config, data_urls, mirror_available, run_snakemake
 
 pytestmark = [
     pytest.mark.slow,
@@ -19,7 +19,7 @@ pytestmark = [
 
 
 def test_data_target_on_tiny_config(tmp_path):
-    config = tiny_config()
+    config = data_config()
     result = run_snakemake(tmp_path, config, ["data"])
     assert result.returncode == 0, result.stderr[-3000:]
     data = tmp_path / "results" / "data"
@@ -50,10 +50,10 @@ def test_data_target_on_tiny_config(tmp_path):
 
 def test_broken_xquad_file_stops_the_stage(tmp_path):
     """A German XQuAD file missing a question fails rule xquad, naming it; no output stays."""
-    config = tiny_config()
+    config = data_config()
     downloads = tmp_path / "results" / "download"
-    for entry in config["downloads"]:  # pre-placed downloads: only rule xquad runs
-        name = local_name(entry["url"])
+    for url in data_urls(config):  # pre-placed downloads: only rule xquad runs
+        name = local_name(url)
         (downloads / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(MIRROR / name, downloads / name)
     bad = downloads / local_name(XQUAD_URL.format(lang="de"))

@@ -52,7 +52,7 @@ def test_local_name():
     assert local_name("https://raw.githubusercontent.com/o/r/main/a/b.txt") == (
         "raw.githubusercontent.com/o/r/main/a/b.txt"
     )
-    with pytest.raises(PipelineError, match="config key 'downloads'"):
+    with pytest.raises(PipelineError, match="config key 'extra_downloads'"):
         local_name("https://example.org/")
 
 

@@ -1,4 +1,5 @@
-"""The conda env used by every rule pins exactly what the pip requirements pin."""
+"""The conda env used by every rule pins exactly the runtime pip requirements; development
+tools live in requirements-dev.txt only."""
 
 from pathlib import Path
 
@@ -28,6 +29,31 @@ def test_conda_env_matches_requirements():
     expected = _pins(ROOT / "requirements.txt") | _pins(ROOT / "requirements-models.txt")
     assert conda_pins == expected
     assert "python=3.11" in env["dependencies"]
+
+
+DEV_TOOLS = {"pytest", "ruff", "snakefmt"}
+
+
+def test_dev_tools_are_pinned_in_dev_requirements_only():
+    dev = _pins(ROOT / "requirements-dev.txt")
+    assert set(dev) == DEV_TOOLS and all(dev.values()), dev
+    runtime = _pins(ROOT / "requirements.txt") | _pins(ROOT / "requirements-models.txt")
+    assert not DEV_TOOLS & set(runtime), sorted(DEV_TOOLS & set(runtime))
+    env_text = (ROOT / "envs" / "pipeline.yaml").read_text()
+    assert not [tool for tool in DEV_TOOLS if f"- {tool}==" in env_text]
+
+
+def test_make_test_installs_dev_tools_and_make_run_does_not():
+    makefile = (ROOT / "Makefile").read_text()
+    rules = {}
+    for line in makefile.splitlines():
+        target, sep, deps = line.partition(":")
+        if sep and not line.startswith(("\t", " ", "#")) and "=" not in target:
+            rules[target.strip()] = deps.split()
+    assert rules["test"] == ["lint"] and rules["lint"] == ["install-dev"]
+    assert "requirements-dev.txt" in rules["$(VENV)/.dev-installed"]
+    assert rules["run"] == ["install"]
+    assert "requirements-dev.txt" not in rules["$(VENV)/.installed"]
 
 
 def test_every_rule_that_runs_code_uses_the_pinned_env():

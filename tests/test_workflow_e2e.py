@@ -1,7 +1,8 @@
-"""End-to-end runs of the whole DAG on a tiny config, and Snakemake rerun semantics.
+"""End-to-end runs of the whole DAG on the tiny config, and Snakemake rerun semantics.
 
-Tiny random BERTs stand in for teacher and student; the data are the real XQuAD and
-bitext files from the offline mirror, cut to one language and a few dozen pairs.
+The config is the checked-in tests/configs/tiny/config.yaml (only its mirror and model
+paths replaced): tiny random BERTs stand in for teacher and student; the data are the real
+XQuAD and bitext files from the offline mirror, cut to one language and a few dozen pairs.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import make_tiny_bert
+from make_tiny_models import make_tiny_models
 from workflow_utils import (
     ROOT,
     mirror_available,
@@ -34,36 +35,9 @@ UPSTREAM_RULES = {"download", "xquad", "bitext", "tokenize_bitext", "build_teach
 
 
 def e2e_config(tmp: Path, **overrides) -> dict:
-    teacher = make_tiny_bert(tmp / "teacher", seed=0)
-    student = make_tiny_bert(tmp / "student", seed=1)
-    model = {"pooling": "mean", "query_prefix": "", "passage_prefix": "", "max_length": 32}
-    cfg = tiny_config(
-        languages=["de"],
-        groups={"lower_resource": [], "higher_resource": ["de"]},
-        bitext={"budget_per_language": 48, "dev_per_language": 16},
-        models={
-            "teacher": {"spec": str(teacher), **model},
-            "student": {"spec": str(student), **model},
-            "train_prefix": "",
-            # the ridge map of every budget, its fit capped below the main budget's 48 pairs
-            "projection": "ridge",
-            "ridge_max_pairs": 40,
-        },
-        encode={"batch_size": 64, "bf16": False},
-        train={
-            "arms": ["kl", "ot"],
-            "seeds": [1, 2],
-            "steps": 6,
-            "batch_size": 8,
-            "eval_every": 3,
-            "bf16": False,
-        },
-        evaluation={"lareqa_max_length": 32},
-        stats={"n_resamples": 200},
-        # 48 is the main budget: that point reuses the main runs, 16 trains two more
-        learning_curve={"budgets": [16, 48], "arms": ["kl", "ot"], "seeds": [1],
-                        "tasks": ["x2en", "lareqa"]},
-    )  # fmt: skip
+    """tests/configs/tiny/config.yaml with its tiny models built under ``tmp``."""
+    make_tiny_models(tmp / "tiny_models")
+    cfg = tiny_config(models_dir=tmp / "tiny_models")
     for key, value in overrides.items():
         cfg[key] = value
     return cfg

@@ -1,8 +1,11 @@
 """Helpers for tests that run the Snakemake workflow or need tiny XQuAD-format data.
 
-- ``tiny_config(**overrides)``: the repo's ``config.yaml`` cut down to a small, fast run
-  (two languages, small bitext budgets, only the downloads the data stage needs, the
-  absolute offline mirror); overrides are merged in recursively.
+- ``TINY_CONFIG``: the checked-in tiny end-to-end config, ``tests/configs/tiny/config.yaml``.
+- ``tiny_config(mirror=..., models_dir=..., **overrides)``: that file, with the mirror and
+  (when given) the model directories made absolute; overrides are merged in recursively.
+- ``data_config(**overrides)``: the tiny config with two languages and larger budgets, for
+  the data-stage tests.
+- ``data_urls(config)``: every URL the data stage reads under a config.
 - ``run_snakemake(workdir, config, targets, *extra_args)``: write the config into
   ``workdir`` and run the repo's Snakefile there with ``--cores 2``.
 - ``write_fake_squad(...)``: a tiny parallel XQuAD / XQuAD-R fixture in any languages.
@@ -18,18 +21,17 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import yaml
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "workflow"))
-
-from otkd.download import local_name  # noqa: E402
-from otkd.languages import (  # noqa: E402
+from otkd.download import local_name
+from otkd.languages import (
     XQUAD_LANGS,
     XQUAD_R_LANGS,
     XQUAD_R_URL,
     XQUAD_URL,
     source_urls,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY_CONFIG = ROOT / "tests" / "configs" / "tiny" / "config.yaml"
 
 # the offline mirror lies in shared/ beside the checkout (CI clones elsewhere, with a copy)
 MIRROR = next(
@@ -67,23 +69,34 @@ def data_urls(config: Mapping) -> set[str]:
     return urls
 
 
-def tiny_config(*, mirror: str | Path = MIRROR, **overrides) -> dict:
-    """A small, fast config derived from the repo's ``config.yaml``.
+def tiny_config(
+    *, mirror: str | Path = MIRROR, models_dir: str | Path | None = None, **overrides
+) -> dict:
+    """The checked-in tiny end-to-end config (``TINY_CONFIG``), for a temporary workdir.
 
-    Languages ``[de, th]``, bitext budgets 64 train / 16 dev pairs per language, mirrors
-    ``[mirror]`` (absolute), and only the ``downloads`` the data stage needs for the
-    final languages and sources. ``overrides`` are merged recursively, e.g.
-    ``tiny_config(languages=["de"], bitext={"budget_per_language": 8})``.
+    Only what must point outside the workdir changes: mirrors become ``[mirror]``
+    (absolute) and, when ``models_dir`` is given, the model specs become
+    ``models_dir/teacher`` and ``models_dir/student`` (as tests/make_tiny_models.py writes
+    them). ``overrides`` are merged recursively, e.g.
+    ``tiny_config(languages=["de", "th"], bitext={"budget_per_language": 64})``.
     """
-    config = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
-    config["languages"] = ["de", "th"]
+    config = yaml.safe_load(TINY_CONFIG.read_text(encoding="utf-8"))
     config["mirrors"] = [str(Path(mirror).resolve())]
-    deep_update(config["bitext"], {"budget_per_language": 64, "dev_per_language": 16})
-    deep_update(config, overrides)
-    if "downloads" not in overrides:
-        needed = data_urls(config)
-        config["downloads"] = [d for d in config["downloads"] if d["url"] in needed]
-    return config
+    if models_dir is not None:
+        for role in ("teacher", "student"):
+            config["models"][role]["spec"] = str(Path(models_dir).resolve() / role)
+    return deep_update(config, overrides)
+
+
+def data_config(**overrides) -> dict:
+    """The tiny config for data-stage runs: languages de and th, 64 train / 16 dev pairs
+    per language (``overrides`` merged recursively)."""
+    config = tiny_config(
+        languages=["de", "th"],
+        groups={"lower_resource": ["th"], "higher_resource": ["de"]},
+        bitext={"budget_per_language": 64, "dev_per_language": 16},
+    )
+    return deep_update(config, overrides)
 
 
 def snakemake_command(

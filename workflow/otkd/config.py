@@ -31,6 +31,13 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA) -> dict:
         f"config key '{_key(e)}': {e.message}"
         for e in sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     ]
+    if "downloads" in config:
+        problems.insert(
+            0,
+            "config key 'downloads': the download list is now the manifest "
+            "workflow/resources/downloads.tsv; add or override entries with config key "
+            "'extra_downloads', or point 'downloads_manifest' at another manifest",
+        )
     if not problems:
         langs = set(config["languages"])
         for group, members in config["groups"].items():

@@ -21,7 +21,6 @@ TASKS = list(config["evaluation"]["tasks"])
 BASELINES = list(config["evaluation"].get("baselines", ["teacher", "student_init"]))
 TRAINED = [f"{arm}_seed{seed}" for arm in ARMS for seed in SEEDS]
 EVAL_MODELS = BASELINES + TRAINED
-DOWNLOADS = {local_name(d["url"]): d for d in config["downloads"]}
 
 
 wildcard_constraints:
@@ -34,14 +33,23 @@ wildcard_constraints:
     model=r"[a-z_]+?(_n\d+)?(_seed\d+)?",
 
 
+# --- download stage: the manifest (workflow/resources/downloads.tsv) and rule download ---
+from otkd.download import download_entries
+
+# local name (HOST/PATH) -> {"url", "sha256"}: the manifest plus config.extra_downloads
+DOWNLOADS = download_entries(config)
+UNDECLARED = (
+    "is not in the download manifest (workflow/resources/downloads.tsv, or config key "
+    "'downloads_manifest') nor in config key 'extra_downloads'"
+)
+
+
 def download_entry(wildcards):
-    """The config.downloads entry of a file under results/download/."""
+    """The declared download (url, sha256) of a file under results/download/."""
     try:
         return DOWNLOADS[wildcards.path]
     except KeyError:
-        raise ValueError(
-            f"results/download/{wildcards.path} is not declared in config key 'downloads'"
-        ) from None
+        raise ValueError(f"results/download/{wildcards.path} {UNDECLARED}") from None
 
 
 def downloaded(url):
@@ -66,12 +74,9 @@ LAREQA_LANGS = ["en"] + [lang for lang in LANGS if lang in XQUAD_R_LANGS]
 
 
 def declared(url):
-    """Local path of a download the data stage needs; it must be in config.downloads."""
+    """Local path of a download the data stage needs; it must be declared (DOWNLOADS)."""
     if local_name(url) not in DOWNLOADS:
-        raise ValueError(
-            f"{url} is needed by the data stage but is not declared in config key "
-            "'downloads'"
-        )
+        raise ValueError(f"{url} is needed by the data stage but {UNDECLARED}")
     return downloaded(url)
 
 

@@ -1,4 +1,5 @@
-# Download stage: every file declared in config.downloads, mirror first, sha256 checked.
+# Download stage: every file of the download manifest (workflow/resources/downloads.tsv,
+# plus config.extra_downloads), mirror first, sha256 checked.
 
 
 rule download:

@@ -1,0 +1,109 @@
+"""Every script under benchmarks/ runs in its seconds-long ``--smoke`` mode (so none rots),
+on the tiny config (tests/configs/tiny/config.yaml) with tiny models built here."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from make_tiny_models import make_tiny_models
+from otkd.xquad import build_xquad
+from workflow_utils import (
+    FAKE_QUESTIONS,
+    MIRROR,
+    ROOT,
+    mirror_available,
+    tiny_config,
+    write_fake_squad,
+)
+
+BENCHMARKS = ROOT / "benchmarks"
+needs_mirror = pytest.mark.skipif(not mirror_available(), reason="offline mirror absent")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> dict[str, Path]:
+    """The tiny config (its models built here) and tiny XQuAD task files (de, ro)."""
+    tmp = tmp_path_factory.mktemp("bench")
+    make_tiny_models(tmp / "models")
+    config = tmp / "config.yaml"
+    config.write_text(yaml.safe_dump(tiny_config(models_dir=tmp / "models")), encoding="utf-8")
+    xq, xr = write_fake_squad(tmp / "squad", ["en", "de", "ro"], ["en", "de"])
+    data = tmp / "xquad"
+    build_xquad(xq, xr, data, ["de", "ro"], n_questions=FAKE_QUESTIONS, n_paragraphs=3,
+                n_candidates=19)  # fmt: skip
+    return {"config": config, "data": data}
+
+
+def smoke(script: str, *args: str | Path, cwd: Path) -> str:
+    """Run ``benchmarks/{script} --smoke args`` in ``cwd``; return its stdout (it must pass)."""
+    cmd = [sys.executable, str(BENCHMARKS / script), "--smoke", *map(str, args)]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=cwd)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    return result.stdout
+
+
+def test_every_benchmark_has_a_smoke_test():
+    scripts = {p.name for p in BENCHMARKS.glob("*.py")}
+    tested = {"train_step.py", "teacher_cache.py", "evaluate.py", "eval_volume.py"}
+    assert scripts == tested
+    assert all("--smoke" in (BENCHMARKS / s).read_text() for s in scripts)
+
+
+@needs_mirror
+def test_train_step_smoke_on_the_config_projection(tiny, tmp_path):
+    """The config's ridge map is fitted by the script itself (it used to stop here)."""
+    out = tmp_path / "out"
+    smoke("train_step.py", "--config", tiny["config"], "--mirror", MIRROR, "--out", out,
+          "--threads", "1", cwd=tmp_path)  # fmt: skip
+    summary = json.loads((out / "results.json").read_text())
+    assert summary["projection"] == "ridge" and (out / "projection" / "projection.json").is_file()
+    assert summary["steps"] == 3 and summary["pairs"] == {
+        "train": 8, "dev": 4, "languages": ["de"]
+    }  # fmt: skip
+    paired = summary["results"]["paired_fp32"]
+    assert set(paired) >= {"ot", "kl", "mse"} and paired["ot"]["step_s"] > 0
+    assert summary["ratios"]["ot_over_kl_step_time_fp32"] > 0
+    assert summary["results"]["single_ot_fp32"]["step_s"] > 0
+
+
+@needs_mirror
+def test_train_step_smoke_without_a_map(tiny, tmp_path):
+    out = tmp_path / "out"
+    smoke("train_step.py", "--config", tiny["config"], "--mirror", MIRROR, "--out", out,
+          "--threads", "1", "--projection", "none", "--no-st", "--arms", "kl", cwd=tmp_path)  # fmt: skip
+    summary = json.loads((out / "results.json").read_text())
+    assert summary["projection"] is False and not (out / "projection").exists()
+    assert list(summary["results"]) == ["paired_fp32", "single_kl_fp32"]
+
+
+@needs_mirror
+def test_teacher_cache_smoke(tiny, tmp_path):
+    stdout = smoke("teacher_cache.py", "--config", tiny["config"], "--threads", "1", cwd=tmp_path)
+    assert "sentences: 24 from mirror sample" in stdout
+    assert "cache_bf16 :" in stdout and "cosine bf16 vs fp32 pooled" in stdout
+
+
+def test_evaluate_smoke(tiny, tmp_path):
+    smoke("evaluate.py", "--config", tiny["config"], "--data", tiny["data"], "--out", tmp_path,
+          cwd=tmp_path)  # fmt: skip
+    result = json.loads((tmp_path / "evaluate_student_init.json").read_text())
+    assert result["model"] == "student_init" and result["threads"] == 1
+    assert result["texts_encoded"] > 0
+    means = result["main_metric_mean"]
+    assert {key.split()[0] for key in means} == {"x2en", "en2x", "lareqa", "en2en"}
+    assert all(0 <= value <= 1 for value in means.values())
+    assert (tmp_path / "evaluate" / "student_init" / "metrics.tsv").is_file()
+
+
+def test_eval_volume_smoke(tiny, tmp_path):
+    out = tmp_path / "eval_volume.json"
+    smoke("eval_volume.py", "--config", tiny["config"], "--data", tiny["data"], "--out", out,
+          cwd=tmp_path)  # fmt: skip
+    phases = json.loads(out.read_text())["phases"]
+    assert set(phases) == {"questions", "paragraphs", "lareqa candidates"}
+    assert all(row["tokens"] > 0 and row["fp32_tokens_per_s"] > 0 for row in phases.values())
