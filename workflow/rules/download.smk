@@ -1,6 +1,11 @@
 # Download stage: every file declared in config.downloads, mirror first, sha256 checked.
 
 
+# run on the submit host under a cluster executor (profiles/slurm)
+localrules:
+    download,
+
+
 rule download:
     output:
         "results/download/{path}",
