@@ -249,12 +249,15 @@ def test_slurm_profile_gives_gpus_to_training_and_runs_downloads_locally(finishe
     if "sweep" in cfg:  # a sweep run not yet made (its own target, not part of `all`)
         first.add("sweep_run")
         targets.append("results/sweep/kl/temperature_0.5/train_log.tsv")
+    targets.append(str(missing.relative_to(copy)))
+    summary, start = copy / "results" / "data" / "summary.json", time.time()
     submitted = submit_with_stub(
         copy, cfg, stub_dir, first, "--forcerun", "data_summary", "train_model", "train_curve",
-        "--", *targets, done=lambda: (copy / "results" / "data" / "summary.json").exists()
-        and missing.exists(),
+        "--", *targets,
+        done=lambda: missing.is_file() and summary.is_file() and summary.stat().st_mtime > start,
     )  # fmt: skip
     assert missing.is_file(), "the download rule did not run on the submit host"
+    assert summary.stat().st_mtime > start, "data_summary did not run on the submit host"
     # the map fits (upstream of the runs above, so a second stand-in submission)
     submitted = submit_with_stub(  # the log holds both runs' submissions
         copy, cfg, stub_dir, {"fit_projection", "fit_projection_curve"},
