@@ -269,7 +269,9 @@ def test_slurm_profile_gives_gpus_to_training_and_runs_downloads_locally(finishe
         rule = re.search(r"--comment '?rule_(\w+?)(?:_wildcards_|['\s]|$)", line).group(1)
         gpu = "--gpus=1" in line or "--gres=gpu:1" in line
         asked[rule] = asked.get(rule, True) and gpu
-    assert set(asked) == first | {"fit_projection", "fit_projection_curve"}, submitted
+    # every training-like rule of these targets was submitted, and only GPU rules were (the
+    # re-downloaded XQuAD file may also resubmit the teacher cache, a GPU rule)
+    assert first | {"fit_projection", "fit_projection_curve"} <= set(asked), submitted
     assert set(asked) <= GPU_RULES and all(asked.values()), asked
     for local in ("download", "xquad", "data_summary"):
         assert not any(f"rule_{local}" in line for line in submitted), (local, submitted)
