@@ -10,6 +10,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from otkd import download
 from otkd.download import fetch, find_in_mirrors, local_name
 from otkd.io import PipelineError
 
@@ -82,16 +83,94 @@ def test_wrong_checksum_leaves_no_file(tmp_path, no_network):
     assert leftovers(dest.parent) == []
 
 
-def test_missing_everywhere_and_no_network_fails_cleanly(tmp_path, server):
-    _, base = server  # the server has no such file: every attempt gets 404
+def count_urlopen(monkeypatch) -> list[str]:
+    """Record every URL passed to urlopen (the real one still runs)."""
+    calls: list[str] = []
+    real = urllib.request.urlopen
+
+    def counting(url, *args, **kwargs):
+        calls.append(url)
+        return real(url, *args, **kwargs)
+
+    monkeypatch.setattr(urllib.request, "urlopen", counting)
+    return calls
+
+
+def record_sleep(monkeypatch) -> list[float]:
+    waits: list[float] = []
+    monkeypatch.setattr(download.time, "sleep", waits.append)
+    return waits
+
+
+def test_missing_everywhere_fails_at_once_on_404(tmp_path, server, monkeypatch):
+    _, base = server  # the server has no such file: 404, which is not retried
     url = f"{base}/data/missing.txt"
     empty_mirror = tmp_path / "mirror"
     empty_mirror.mkdir()
     dest = tmp_path / "out" / "missing.txt"
+    calls, waits = count_urlopen(monkeypatch), record_sleep(monkeypatch)
     with pytest.raises(PipelineError) as err:
-        fetch(url, SHA, dest, [empty_mirror, tmp_path / "absent"], timeout=5, retries=2)
+        fetch(url, SHA, dest, [empty_mirror, tmp_path / "absent"], timeout=5, retries=3)
     msg = str(err.value)
-    assert url in msg and "not in any mirror" in msg and "2 attempt(s)" in msg and "404" in msg
+    assert url in msg and "not in any mirror" in msg and "HTTP 404" in msg, msg
+    assert "not retried" in msg
+    assert calls == [url] and waits == []
+    assert leftovers(dest.parent) == []
+
+
+class FlakyHandler(http.server.BaseHTTPRequestHandler):
+    """Answers 503 to the first ``failures`` requests, then 200 with CONTENT."""
+
+    failures = 0
+    seen = 0
+
+    def do_GET(self):
+        type(self).seen += 1
+        if type(self).seen <= type(self).failures:
+            self.send_error(503, "busy")
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(CONTENT)))
+        self.end_headers()
+        self.wfile.write(CONTENT)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture()
+def flaky_server():
+    handler = type("Flaky", (FlakyHandler,), {"failures": 2, "seen": 0})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield handler, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_503_is_retried_with_exponential_backoff(tmp_path, flaky_server, monkeypatch):
+    handler, base = flaky_server  # 503, 503, then 200
+    url = f"{base}/data/a.txt"
+    dest = tmp_path / "out" / "a.txt"
+    waits = record_sleep(monkeypatch)
+    assert fetch(url, SHA, dest, [], timeout=5, retries=4, backoff_s=0.5) == "network"
+    assert dest.read_bytes() == CONTENT
+    assert handler.seen == 3
+    assert waits == [0.5, 1.0]  # backoff_s, then doubled
+
+
+def test_5xx_every_time_gives_up_after_retries(tmp_path, flaky_server, monkeypatch):
+    handler, base = flaky_server
+    handler.failures = 99
+    url = f"{base}/data/a.txt"
+    dest = tmp_path / "out" / "a.txt"
+    waits = record_sleep(monkeypatch)
+    with pytest.raises(PipelineError) as err:
+        fetch(url, SHA, dest, [], timeout=5, retries=3)
+    msg = str(err.value)
+    assert url in msg and "3 attempt(s)" in msg and "503" in msg, msg
+    assert handler.seen == 3 and waits == [1.0, 2.0]  # default back-off: 1 s, 2 s
     assert leftovers(dest.parent) == []
 
 

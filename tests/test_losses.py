@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import ot  # POT: pinned, imported directly so a broken install fails, never skips
 import pytest
 import torch
 import torch.nn.functional as F
@@ -112,7 +113,6 @@ def test_kl_is_zero_when_student_matches_teacher():
 
 @pytest.mark.parametrize("eps", [0.05, 0.1])
 def test_ot_loss_matches_pot_per_pair(eps):
-    ot = pytest.importorskip("ot")
     s_len, t_len = [5, 9, 3, 7], [6, 4, 8, 7]
     s, t = make_side(s_len, seed=6), make_side(t_len, seed=7)
     loss = OTDistillation(eps, n_iter=500, tol=0)
@@ -137,7 +137,6 @@ def test_ot_loss_matches_pot_per_pair(eps):
 
 
 def test_sinkhorn_plan_matches_pot_and_marginals():
-    ot = pytest.importorskip("ot")
     gen = torch.Generator().manual_seed(8)
     cost = torch.rand(2, 6, 4, generator=gen, dtype=torch.float64) * 2
     a = torch.rand(2, 6, generator=gen, dtype=torch.float64) + 0.1

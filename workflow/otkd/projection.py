@@ -76,7 +76,7 @@ def run_fit_projection(
     from safetensors.torch import save_file
 
     from .encode import Encoder
-    from .models import PROJECTION_FILE, ModelProfile
+    from .models import PROJECTION_FILE, ModelProfile, write_checksums
     from .train import budget_rows, load_split
 
     data = load_split(train_paths)
@@ -106,4 +106,5 @@ def run_fit_projection(
         weight = torch.from_numpy(np.ascontiguousarray(w.T, dtype=np.float32))
         save_file({"weight": weight}, str(tmp / PROJECTION_FILE))
         write_json(tmp / META_FILE, info)
+        write_checksums(tmp)  # last: load_projection checks the map against it
     return info

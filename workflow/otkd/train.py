@@ -27,7 +27,14 @@ from .caches import OFFSETS, TeacherCache, TokenArrays
 from .encode import Encoder, autocast, default_device, pad_batch, pool
 from .io import PipelineError, atomic_path, load_npy, write_df, write_json
 from .losses import Features, build_loss, idf_table
-from .models import PROFILE_FILE, PROJECTION_FILE, ModelProfile, load_model, load_projection
+from .models import (
+    PROFILE_FILE,
+    PROJECTION_FILE,
+    ModelProfile,
+    load_model,
+    load_projection,
+    write_checksums,
+)
 
 log = logging.getLogger(__name__)
 
@@ -694,6 +701,7 @@ def save_checkpoint(
             best_dev_accuracy=summary["best_dev_accuracy"],
         )
         write_json(tmp / PROFILE_FILE, info)
+        write_checksums(tmp)  # last: load_model checks every file against it
 
 
 # ---------------------------------------------------------------- sweep table

@@ -2,6 +2,13 @@
 # Input and parameter functions are in common.smk (section "data stage").
 
 
+# run on the submit host under a cluster executor (profiles/slurm)
+localrules:
+    xquad,
+    bitext,
+    data_summary,
+
+
 rule xquad:
     input:
         unpack(xquad_files),

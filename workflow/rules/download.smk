@@ -2,6 +2,11 @@
 # plus config.extra_downloads), mirror first, sha256 checked.
 
 
+# run on the submit host under a cluster executor (profiles/slurm)
+localrules:
+    download,
+
+
 rule download:
     output:
         "results/download/{path}",

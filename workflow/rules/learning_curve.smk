@@ -3,6 +3,11 @@
 # training settings; the point at the main budget reuses the main runs. Functions: common.smk.
 
 
+# run on the submit host under a cluster executor (profiles/slurm)
+localrules:
+    learning_curve,
+
+
 use rule fit_projection as fit_projection_curve with:
     input:
         unpack(curve_projection_inputs),

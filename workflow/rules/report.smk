@@ -3,6 +3,13 @@
 # Input and parameter functions live in common.smk.
 
 
+# run on the submit host under a cluster executor (profiles/slurm)
+localrules:
+    build_tables,
+    plot_figures,
+    collect_runtime,
+
+
 rule build_tables:
     input:
         metrics=expand("results/evaluate/{model}/metrics.tsv", model=EVAL_MODELS),

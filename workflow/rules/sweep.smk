@@ -8,6 +8,11 @@ wildcard_constraints:
     value=r"[0-9]+(\.[0-9]+)?(e-?[0-9]+)?",
 
 
+# run on the submit host under a cluster executor (profiles/slurm)
+localrules:
+    sweep_table,
+
+
 rule sweep:
     input:
         "results/sweep/sweep.tsv",

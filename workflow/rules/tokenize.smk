@@ -2,6 +2,12 @@
 # (English and foreign) tokenizers; ids, offsets, content masks, length statistics.
 
 
+# run on the submit host under a cluster executor (profiles/slurm)
+localrules:
+    tokenize_bitext,
+    token_stats,
+
+
 rule tokenize_bitext:
     input:
         bitext="results/data/bitext/{split}.tsv",
