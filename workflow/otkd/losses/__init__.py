@@ -11,11 +11,15 @@ from torch import nn
 
 from .base import Features
 from .combined import CombinedDistillation
+from .gkl import DEFAULTS as GKL_DEFAULTS
+from .gkl import GKLDistillation
 from .kl import KLDistillation
 from .mse import MSEDistillation
 from .ot import OTDistillation, idf_table, sinkhorn_log
+from .wkd import DEFAULTS as WKD_DEFAULTS
+from .wkd import WKDDistillation
 
-ARMS = ("mse", "kl", "ot", "ot_kl")
+ARMS = ("mse", "kl", "ot", "ot_kl", "wkd", "gkl")
 TOKEN_ARMS = ("ot", "ot_kl")  # arms whose loss reads token embeddings
 
 __all__ = [
@@ -23,9 +27,11 @@ __all__ = [
     "TOKEN_ARMS",
     "CombinedDistillation",
     "Features",
+    "GKLDistillation",
     "KLDistillation",
     "MSEDistillation",
     "OTDistillation",
+    "WKDDistillation",
     "build_loss",
     "idf_table",
     "sinkhorn_log",
@@ -49,6 +55,18 @@ def _kl(cfg: dict) -> KLDistillation:
     return KLDistillation(cfg.get("kl", {}).get("temperature", 0.05))
 
 
+def _section(cfg: dict, arm: str, defaults: dict) -> dict:
+    """``cfg[arm]`` over the module's ``defaults``; unknown keys raise ValueError."""
+    section = dict(cfg.get(arm) or {})
+    unknown = sorted(set(section) - set(defaults))
+    if unknown:
+        raise ValueError(
+            f"unknown key(s) {', '.join(unknown)} in config train.{arm} "
+            f"(expected some of {', '.join(defaults)})"
+        )
+    return {**defaults, **section}
+
+
 def build_loss(
     arm: str,
     train_cfg: dict,
@@ -60,8 +78,10 @@ def build_loss(
 
     ``mse`` -> :class:`MSEDistillation`; ``kl`` -> :class:`KLDistillation` (``kl.temperature``);
     ``ot`` -> :class:`OTDistillation` (``ot.*``); ``ot_kl`` -> :class:`CombinedDistillation`
-    of both, weighted by ``ot_kl.ot_weight`` and ``ot_kl.kl_weight``. The IDF tables are
-    needed only with ``ot.marginals: idf``.
+    of both, weighted by ``ot_kl.ot_weight`` and ``ot_kl.kl_weight``; ``wkd`` ->
+    :class:`WKDDistillation` (``wkd.*``, defaults :data:`otkd.losses.wkd.DEFAULTS`); ``gkl``
+    -> :class:`GKLDistillation` (``gkl.*``, defaults :data:`otkd.losses.gkl.DEFAULTS`). The
+    IDF tables are needed only with ``ot.marginals: idf``.
     """
     if arm == "mse":
         return MSEDistillation()
@@ -77,4 +97,8 @@ def build_loss(
                 (_kl(train_cfg), weights.get("kl_weight", 1.0)),
             ]
         )
+    if arm == "wkd":
+        return WKDDistillation(**_section(train_cfg, "wkd", WKD_DEFAULTS))
+    if arm == "gkl":
+        return GKLDistillation(**_section(train_cfg, "gkl", GKL_DEFAULTS))
     raise ValueError(f"unknown arm {arm!r} (expected one of {', '.join(ARMS)})")
