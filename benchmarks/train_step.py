@@ -240,7 +240,7 @@ def _settings(job: dict, bf16: bool) -> dict:
 
 def run_paired(arms: list[str], bf16: bool, job: dict) -> dict:
     """Our arms side by side in one process: each step, every arm does one
-    :meth:`otkd.train.Run.step` on the same batch (arm order rotating), so load changes on a
+    :meth:`otkd.train.TrainingRun.step` on the same batch (arm order rotating), so load changes on a
     shared machine hit all arms alike."""
     import torch
     from otkd.train import batch_stream, load_split, padding_share, setup_run

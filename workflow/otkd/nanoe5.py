@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from .io import PipelineError, atomic_path, write_json
-from .models import PROFILE_FILE, ModelProfile
+from .model_profile import PROFILE_FILE, ModelProfile
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,14 @@ import logging
 from pathlib import Path
 
 import numpy as np
+import torch
+from safetensors.torch import save_file
 
+from .encode import Encoder
 from .io import PipelineError, atomic_path, write_json
+from .model_profile import PROJECTION_FILE, ModelProfile
+from .models import write_checksums
+from .train.data import SplitPaths, budget_rows, load_split
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +62,7 @@ def retrieval_accuracy(queries: np.ndarray, targets: np.ndarray) -> float:
 
 def run_fit_projection(
     student: dict,
-    train_paths,
+    train_paths: SplitPaths,
     out_dir,
     *,
     pairs_per_language: int | None = None,
@@ -72,13 +78,6 @@ def run_fit_projection(
     ``max_pairs`` caps the pairs the fit reads (evenly spaced over the used rows, no
     randomness): the fit saturates after a few thousand pairs while its encoding cost grows
     with every pair."""
-    import torch
-    from safetensors.torch import save_file
-
-    from .encode import Encoder
-    from .models import PROJECTION_FILE, ModelProfile, write_checksums
-    from .train import budget_rows, load_split
-
     data = load_split(train_paths)
     rows = budget_rows(data.langs, pairs_per_language)
     used = len(rows)

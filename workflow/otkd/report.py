@@ -32,7 +32,7 @@ import pandas as pd
 from .io import PipelineError, atomic_path, write_df, write_text
 from .languages import ENGLISH
 from .metrics import MAIN_MEASURE, MEASURES
-from .retrieval import parse_model_name
+from .runs import model_arm_seed
 from .stats import compare_paired, correct_pvalues
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def load_evaluations(paths: Sequence[str | Path], required: Sequence[str]) -> pd
     frames = []
     for path in paths:
         model = Path(path).parent.name
-        arm, seed = parse_model_name(model)
+        arm, seed = model_arm_seed(model)
         df = _read_tsv(path, required)
         df = df.astype({"task": str, "lang": str, "measure": str})
         if "qid" in df.columns:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,37 +39,14 @@ from .io import PipelineError, atomic_path, load_npy, read_jsonl, save_npy, writ
 from .languages import ENGLISH, XQUAD_R_LANGS
 from .metrics import MEASURES, aggregate, read_qrels, score_run
 from .models import ModelProfile
+from .runs import parse_model
 
 log = logging.getLogger(__name__)
 
-BASELINE_MODELS = ("teacher", "student_init")
-TRAINED_MODEL = re.compile(r"(?P<arm>[a-z][a-z_]*?)(?:_n(?P<budget>\d+))?_seed(?P<seed>\d+)")
 INDEX_FILE, QUESTIONS_FILE, META_FILE = "paragraphs_en.faiss", "questions_en.f32.npy", "meta.json"
 
 
 # ----------------------------------------------------------------------------- model names
-
-
-def parse_model_name(model: str) -> tuple[str, int | None]:
-    """``teacher`` -> ("teacher", None); ``ot_kl_seed2`` -> ("ot_kl", 2);
-    ``ot_n250_seed1`` (a learning-curve run) -> ("ot", 1)."""
-    if model in BASELINE_MODELS:
-        return model, None
-    match = TRAINED_MODEL.fullmatch(model)
-    if match is None:
-        raise PipelineError(
-            f"unknown model name {model!r}: expected 'teacher', 'student_init', "
-            f"'{{arm}}_seed{{seed}}' (e.g. 'ot_seed1') or '{{arm}}_n{{budget}}_seed{{seed}}'"
-        )
-    return match["arm"], int(match["seed"])
-
-
-def model_budget(model: str) -> int | None:
-    """The bitext budget of a learning-curve run (``ot_n250_seed1`` -> 250), else None."""
-    if parse_model_name(model)[1] is None:
-        return None
-    budget = TRAINED_MODEL.fullmatch(model)["budget"]
-    return int(budget) if budget else None
 
 
 def model_profile(
@@ -83,20 +59,18 @@ def model_profile(
     checkpoint directory ``{train_dir}/{arm}/seed{seed}/model`` as spec, and a learning-curve
     run ``{arm}_n{budget}_seed{seed}`` its ``{train_dir}/{arm}/n{budget}/seed{seed}/model``.
     """
-    arm, seed = parse_model_name(model)
-    budget = model_budget(model)
+    run = parse_model(model)
     if model == "teacher":
         return ModelProfile.from_config(models_cfg["teacher"])
     profile = ModelProfile.from_config(models_cfg["student"])
-    if seed is not None:
-        run = Path(train_dir) / arm if budget is None else Path(train_dir) / arm / f"n{budget}"
-        profile.spec = str(run / f"seed{seed}" / "model")
+    if run is not None:
+        profile.spec = str(Path(run.model_dir(str(train_dir))))
     return profile
 
 
 def uses_teacher_index(model: str) -> bool:
     """False only for ``student_init``, evaluated in its own embedding space."""
-    parse_model_name(model)
+    parse_model(model)
     return model != "student_init"
 
 

@@ -7,19 +7,21 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
 from otkd.config import validate_config  # noqa: E402
 from otkd.download import local_name  # noqa: E402
+from otkd import runs  # noqa: E402
 
-validate_config(config)
+validate_config(config)  # also fills the schema's defaults
 
 LANGS = list(config["languages"])
-CURVE = config.get("learning_curve", {})
-CURVE_BUDGETS = list(CURVE.get("budgets", []))
+CURVE = config["learning_curve"]
+CURVE_BUDGETS = list(CURVE["budgets"])
 # bitext splits: train and dev, plus the learning-curve pool when a curve is configured
 SPLITS = ["train", "dev"] + (["curve"] if CURVE_BUDGETS else [])
 ARMS = list(config["train"]["arms"])
 SEEDS = list(config["train"]["seeds"])
 TASKS = list(config["evaluation"]["tasks"])
 BASELINES = list(config["evaluation"].get("baselines", ["teacher", "student_init"]))
-TRAINED = [f"{arm}_seed{seed}" for arm in ARMS for seed in SEEDS]
+MAIN_RUNS = runs.main_runs(config["train"])
+TRAINED = [run.name for run in MAIN_RUNS]
 EVAL_MODELS = BASELINES + TRAINED
 
 
@@ -27,7 +29,7 @@ wildcard_constraints:
     lang="[a-z]{2}",
     split="train|dev|curve",
     budget=r"\d+",
-    arm="|".join(["mse", "kl", "ot", "ot_kl"]),
+    arm="|".join(runs.ARMS),
     seed=r"\d+",
     task="x2en|en2x|lareqa|en2en",
     model=r"[a-z_]+?(_n\d+)?(_seed\d+)?",
@@ -169,7 +171,7 @@ def teacher_cache_targets():
 
 
 def train_targets():
-    return expand("results/train/{arm}/seed{seed}/model", arm=ARMS, seed=SEEDS)
+    return [run.model_dir() for run in MAIN_RUNS]
 
 
 def evaluate_targets():
@@ -189,7 +191,6 @@ def report_targets():
 
 # --- evaluate and report stages: inputs and parameters (otkd.retrieval, otkd.report) ----
 from otkd.retrieval import (  # noqa: E402
-    model_budget,
     model_profile,
     task_langs,
     uses_teacher_index,
@@ -250,7 +251,7 @@ def evaluate_model_input(wildcards):
 
 def evaluate_tasks(wildcards):
     """config.evaluation.tasks, or config.learning_curve.tasks for a learning-curve run."""
-    return CURVE_TASKS if model_budget(wildcards.model) is not None else TASKS
+    return CURVE_TASKS if runs.model_budget(wildcards.model) is not None else TASKS
 
 
 def evaluate_model_profile(wildcards):
@@ -290,7 +291,7 @@ def report_rule_names(wildcards):
     return sorted(rule.name for rule in workflow.rules)
 
 
-# --- train and sweep stages: inputs and parameters (otkd.train; imported lazily: torch) --
+# --- train and sweep stages: inputs and parameters (otkd.runs: plain Python, no torch) ---
 TRAIN_SIDES = ["student_xx", "student_en", "teacher_en"]
 
 
@@ -307,7 +308,8 @@ def split_inputs(train_split="train"):
     return files
 
 
-RIDGE = config["models"].get("projection", False) == "ridge"
+PROJECTION = config["models"]["projection"]
+RIDGE = PROJECTION == "ridge"
 
 
 def train_inputs(wildcards):
@@ -328,41 +330,34 @@ def projection_params():
     """Ridge alpha, the optional cap on fitted pairs, and encoder settings of fit_projection
     (the cap is left out when unset, so adding it changes the params only when it is set).
     """
-    cap = config["models"].get("ridge_max_pairs")
-    return {
-        "alpha": config["models"].get("ridge_alpha", 0.01),
-        **({"max_pairs": cap} if cap is not None else {}),
-        **evaluate_encode_params(),
-    }
+    models = config["models"]
+    cap = (
+        {"max_pairs": models["ridge_max_pairs"]} if "ridge_max_pairs" in models else {}
+    )
+    return {"alpha": models["ridge_alpha"], **cap, **evaluate_encode_params()}
 
 
 def train_settings(wildcards):
     """Shared training parameters and this arm's own loss parameters only (config.train)."""
-    from otkd.train import arm_settings
-
-    return arm_settings(config["train"], wildcards.arm)
+    return runs.arm_settings(config["train"], wildcards.arm)
 
 
 def sweep_runs(wildcards=None):
-    """(arm, param, value) of every sweep run (config.sweep; equal budget per arm)."""
-    from otkd.train import sweep_plan
-
-    return sweep_plan(config["sweep"])
+    """(arm, param, value) of every sweep run (config.sweep; equal budget per arm), as
+    plain tuples."""
+    return [tuple(run) for run in runs.sweep_plan(config["sweep"])]
 
 
 def sweep_curves(wildcards):
     """The dev curve of every sweep run."""
     return [
-        f"results/sweep/{arm}/{param}_{value}/dev_curve.tsv"
-        for arm, param, value in sweep_runs()
+        f"{run.directory()}/dev_curve.tsv" for run in runs.sweep_plan(config["sweep"])
     ]
 
 
 def sweep_run_settings(wildcards):
     """config.train for the arm, with the swept value and sweep.steps steps."""
-    from otkd.train import sweep_settings
-
-    return sweep_settings(
+    return runs.sweep_settings(
         config["train"],
         config["sweep"],
         wildcards.arm,
@@ -371,35 +366,20 @@ def sweep_run_settings(wildcards):
     )
 
 
-# --- learning curve: OT vs KL at several bitext budgets (otkd.train, otkd.report) --------
-BUDGET = config["bitext"]["budget_per_language"]
-CURVE_ARMS = list(CURVE.get("arms", ["kl", "ot"]))
-CURVE_SEEDS = list(CURVE.get("seeds", SEEDS[:1]))
-CURVE_TASKS = list(CURVE.get("tasks", ["x2en", "lareqa"]))
-
-
-def curve_model(arm, budget, seed):
-    """Evaluation name of one curve point: the main run at the main budget, else
-    {arm}_n{budget}_seed{seed} (trained by rule train_curve on a prefix of curve.tsv).
-    """
-    if budget == BUDGET and arm in ARMS and seed in SEEDS:
-        return f"{arm}_seed{seed}"
-    return f"{arm}_n{budget}_seed{seed}"
+# --- learning curve: OT vs KL at several bitext budgets (otkd.runs, otkd.report) --------
+CURVE_TASKS = list(CURVE["tasks"])
+CURVE_POINTS = runs.curve_points(config)
 
 
 def curve_points():
-    """[arm, budget, seed, model] of every learning-curve point."""
-    return [
-        [arm, budget, seed, curve_model(arm, budget, seed)]
-        for budget in CURVE_BUDGETS
-        for arm in CURVE_ARMS
-        for seed in CURVE_SEEDS
-    ]
+    """[arm, budget, seed, model] of every learning-curve point (otkd.runs.CurvePoint
+    fields, as plain lists so that the rule's params stay as they were)."""
+    return [list(point) for point in CURVE_POINTS]
 
 
 def curve_evaluations(name):
     """{name}.tsv (metrics or perquery) of every learning-curve point."""
-    return [f"results/evaluate/{p[3]}/{name}.tsv" for p in curve_points()]
+    return [f"results/evaluate/{point.model}/{name}.tsv" for point in CURVE_POINTS]
 
 
 def curve_targets():

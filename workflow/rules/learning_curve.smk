@@ -38,7 +38,7 @@ use rule train_model as train_curve with:
         seed="{seed}",
         settings=curve_train_settings,
         student=config["models"]["student"],
-        projection=config["models"].get("projection", False),
+        projection=PROJECTION,
 
 
 rule learning_curve:

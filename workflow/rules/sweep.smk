@@ -52,7 +52,7 @@ rule sweep_run:
     params:
         settings=sweep_run_settings,
         student=config["models"]["student"],
-        projection=config["models"].get("projection", False),
+        projection=PROJECTION,
         seed=config["train"]["seeds"][0],
     script:
         "../scripts/train_model.py"

@@ -46,6 +46,6 @@ rule train_model:
         seed="{seed}",
         settings=train_settings,
         student=config["models"]["student"],
-        projection=config["models"].get("projection", False),
+        projection=PROJECTION,
     script:
         "../scripts/train_model.py"

@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..config import train_defaults
+from ..runs import ARMS
 from .base import Features
 from .combined import CombinedDistillation
 from .gkl import DEFAULTS as GKL_DEFAULTS
@@ -19,7 +21,6 @@ from .ot import OTDistillation, idf_table, sinkhorn_log
 from .wkd import DEFAULTS as WKD_DEFAULTS
 from .wkd import WKDDistillation
 
-ARMS = ("mse", "kl", "ot", "ot_kl", "wkd", "gkl")
 TOKEN_ARMS = ("ot", "ot_kl")  # arms whose loss reads token embeddings
 
 __all__ = [
@@ -39,20 +40,20 @@ __all__ = [
 
 
 def _ot(cfg: dict, student_idf, teacher_idf) -> OTDistillation:
-    ot = cfg.get("ot", {})
+    ot = cfg["ot"]
     return OTDistillation(
-        eps=ot.get("eps", 0.05),
-        n_iter=ot.get("n_iter", 50),
-        tol=ot.get("tol", 1e-6),
-        marginals=ot.get("marginals", "uniform"),
-        plan_gradient=ot.get("plan_gradient", "envelope"),
+        eps=ot["eps"],
+        n_iter=ot["n_iter"],
+        tol=ot["tol"],
+        marginals=ot["marginals"],
+        plan_gradient=ot["plan_gradient"],
         student_idf=student_idf,
         teacher_idf=teacher_idf,
     )
 
 
 def _kl(cfg: dict) -> KLDistillation:
-    return KLDistillation(cfg.get("kl", {}).get("temperature", 0.05))
+    return KLDistillation(cfg["kl"]["temperature"])
 
 
 def _section(cfg: dict, arm: str, defaults: dict) -> dict:
@@ -81,8 +82,12 @@ def build_loss(
     of both, weighted by ``ot_kl.ot_weight`` and ``ot_kl.kl_weight``; ``wkd`` ->
     :class:`WKDDistillation` (``wkd.*``, defaults :data:`otkd.losses.wkd.DEFAULTS`); ``gkl``
     -> :class:`GKLDistillation` (``gkl.*``, defaults :data:`otkd.losses.gkl.DEFAULTS`). The
-    IDF tables are needed only with ``ot.marginals: idf``.
+    IDF tables are needed only with ``ot.marginals: idf``. Keys missing from
+    ``train_cfg`` take the config schema's defaults (:func:`otkd.config.train_defaults`).
     """
+    if arm not in ARMS:
+        raise ValueError(f"unknown arm {arm!r} (expected one of {', '.join(ARMS)})")
+    train_cfg = train_defaults(train_cfg)
     if arm == "mse":
         return MSEDistillation()
     if arm == "kl":
@@ -90,15 +95,15 @@ def build_loss(
     if arm == "ot":
         return _ot(train_cfg, student_idf, teacher_idf)
     if arm == "ot_kl":
-        weights = train_cfg.get("ot_kl", {})
+        weights = train_cfg["ot_kl"]
         return CombinedDistillation(
             [
-                (_ot(train_cfg, student_idf, teacher_idf), weights.get("ot_weight", 1.0)),
-                (_kl(train_cfg), weights.get("kl_weight", 1.0)),
+                (_ot(train_cfg, student_idf, teacher_idf), weights["ot_weight"]),
+                (_kl(train_cfg), weights["kl_weight"]),
             ]
         )
     if arm == "wkd":
         return WKDDistillation(**_section(train_cfg, "wkd", WKD_DEFAULTS))
     if arm == "gkl":
         return GKLDistillation(**_section(train_cfg, "gkl", GKL_DEFAULTS))
-    raise ValueError(f"unknown arm {arm!r} (expected one of {', '.join(ARMS)})")
+    raise AssertionError(f"arm {arm!r} is in runs.ARMS but has no loss here")

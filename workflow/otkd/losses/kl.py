@@ -36,7 +36,7 @@ class KLDistillation(nn.Module):
 
     uses_tokens = False  # whether forward reads Features.tokens / mask
 
-    def __init__(self, temperature: float = 0.05) -> None:
+    def __init__(self, temperature: float) -> None:
         super().__init__()
         if temperature <= 0:
             raise ValueError(f"KL temperature must be > 0, got {temperature}")
