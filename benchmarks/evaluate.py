@@ -28,9 +28,8 @@ import faiss  # noqa: E402
 import torch  # noqa: E402
 from otkd.config import load_config  # noqa: E402
 from otkd.encode import Encoder  # noqa: E402
-from otkd.io import setup_logging, write_json  # noqa: E402
-from otkd.metrics import MAIN_MEASURE  # noqa: E402
-from otkd.retrieval import (  # noqa: E402
+from otkd.evaluate import (  # noqa: E402
+    MAIN_MEASURE,
     CachedEncoder,
     TeacherIndex,
     XQuADFiles,
@@ -39,6 +38,7 @@ from otkd.retrieval import (  # noqa: E402
     run_index_teacher,
     uses_teacher_index,
 )
+from otkd.io import setup_logging, write_json  # noqa: E402
 
 log = logging.getLogger("otkd.benchmark")
 

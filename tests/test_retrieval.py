@@ -9,9 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from otkd.io import PipelineError
-from otkd.metrics import read_qrels, read_run
-from otkd.retrieval import (
+from otkd.evaluate import (
     CachedEncoder,
     TeacherIndex,
     XQuADFiles,
@@ -26,6 +24,8 @@ from otkd.retrieval import (
     search,
     task_langs,
 )
+from otkd.evaluate.metrics import read_qrels, read_run
+from otkd.io import PipelineError
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGS = ["de", "ro"]  # ro: no XQuAD-R, so lareqa runs on en and de only
