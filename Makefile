@@ -20,7 +20,7 @@ $(VENV)/.installed: requirements.txt requirements-models.txt pyproject.toml
 	touch $@
 
 $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
-	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	$(BIN)/python -m pip install -q -r requirements-dev.txt -c requirements.txt
 	touch $@
 
 run: install

@@ -1,7 +1,9 @@
 """Benchmark: the pipeline's encoder side by side with sentence-transformers' ``encode``.
 
     .venv/bin/python benchmarks/encoder_speed.py [--threads 2] [--n 256] [--max-length 256]
-    .venv/bin/python benchmarks/encoder_speed.py --smoke     # seconds, tiny random model
+    .venv/bin/python benchmarks/encoder_speed.py --smoke --model DIR   # seconds, a tiny model
+
+(``tests/make_tiny_models.py DIR`` writes a tiny random model: use ``DIR/student``.)
 
 Encodes the same texts (default: the first ``--n`` LAReQA candidates of
 ``results/data/xquad/lareqa/candidates.jsonl``, sentence + paragraph, role ``passage``) at the
@@ -31,7 +33,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from otkd.encode import Encoder
 from otkd.io import read_jsonl, write_json
 from otkd.models import ModelProfile
@@ -134,15 +135,16 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "encoder_speed.json"))
     parser.add_argument("--smoke", action="store_true", help="tiny random model, seconds")
     args = parser.parse_args()
+    if args.smoke and not Path(args.model).is_dir():
+        parser.error("--smoke needs --model DIR, a small model (tests/make_tiny_models.py)")
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as tmp:
         if args.smoke:
-            from tests.conftest import WORDS, make_tiny_bert
-
-            model_dir = make_tiny_bert(Path(tmp) / "tiny")
+            model_dir = Path(args.model)
             rng = np.random.default_rng(0)
-            texts = [" ".join(rng.choice(WORDS, size=rng.integers(5, 60))) for _ in range(32)]
+            words = "the man woman dog cat is eating food bread piece of house city river".split()
+            texts = [" ".join(rng.choice(words, size=rng.integers(5, 60))) for _ in range(32)]
             max_length = 48
         else:
             model_dir = Path(args.model)

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/eval_volume.py [--threads 1] [--sample 512] [--model kl_seed1]
 
-Runs :func:`otkd.retrieval.evaluate_model` on the default config with a counting encoder
+Runs :func:`otkd.evaluate.evaluate_model` on the default config with a counting encoder
 (the real tokenizer, random unit vectors instead of the network), so the texts and tokens each
 phase sends to the model are exactly those of a real evaluation (same cache, same
 truncation). Then it times the real student encoder on ``--sample`` texts of each phase, with
@@ -30,8 +30,8 @@ import numpy as np
 import torch
 from otkd.config import load_config
 from otkd.encode import Encoder
+from otkd.evaluate import XQuADFiles, evaluate_model, model_profile
 from otkd.io import write_json
-from otkd.retrieval import XQuADFiles, evaluate_model, model_profile
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -29,9 +29,8 @@ import faiss
 import torch
 from otkd.config import load_config
 from otkd.encode import Encoder
-from otkd.io import setup_logging, write_json
-from otkd.metrics import MAIN_MEASURE
-from otkd.retrieval import (
+from otkd.evaluate import (
+    MAIN_MEASURE,
     CachedEncoder,
     TeacherIndex,
     XQuADFiles,
@@ -40,6 +39,7 @@ from otkd.retrieval import (
     run_index_teacher,
     uses_teacher_index,
 )
+from otkd.io import setup_logging, write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("otkd.benchmark")

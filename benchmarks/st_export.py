@@ -1,7 +1,9 @@
 """Benchmark: a checkpoint exported for sentence-transformers gives the pipeline's vectors.
 
     .venv/bin/python benchmarks/st_export.py --model results/train/kl/seed1/model [--n 240]
-    .venv/bin/python benchmarks/st_export.py --smoke        # a tiny random BERT, seconds
+    .venv/bin/python benchmarks/st_export.py --smoke --model DIR  # a tiny BERT, seconds
+
+(``tests/make_tiny_models.py DIR`` writes a tiny random BERT: use ``DIR/student``.)
 
 Exports ``--model`` (a checkpoint directory with ``otkd_model.json``) into a temporary copy
 with :func:`otkd.export.write_sentence_transformers`, loads the copy with
@@ -18,21 +20,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "workflow"))
-sys.path.insert(0, str(ROOT / "tests"))
+import torch
+from otkd.encode import Encoder
+from otkd.export import cosines, write_sentence_transformers
+from otkd.io import write_json
+from otkd.models import PROFILE_FILE, PROJECTION_FILE, ModelProfile, read_profile
+from otkd.xquad import read_tsv
 
-import torch  # noqa: E402
-from otkd.encode import Encoder  # noqa: E402
-from otkd.export import cosines, write_sentence_transformers  # noqa: E402
-from otkd.io import write_json  # noqa: E402
-from otkd.models import PROFILE_FILE, PROJECTION_FILE, ModelProfile, read_profile  # noqa: E402
-from otkd.xquad import read_tsv  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 FALLBACK = {
     "query": [
@@ -68,12 +69,13 @@ def xquad_texts(data: Path, n: int) -> dict[str, list[str]] | None:
     return {"query": queries, "passage": passages[:n] or queries}
 
 
-def smoke_checkpoint(root: Path) -> Path:
-    """A tiny random BERT with a profile and a random map, laid out as training writes it."""
-    from conftest import make_tiny_bert
+def smoke_checkpoint(model: Path, root: Path) -> Path:
+    """A copy of the tiny BERT ``model`` with a profile and a random map, laid out as training
+    writes a checkpoint."""
     from safetensors.torch import save_file
 
-    model_dir = make_tiny_bert(root / "model")
+    model_dir = root / "model"
+    shutil.copytree(model, model_dir)
     profile = ModelProfile(str(model_dir), "mean", "query: ", "passage: ", max_length=12)
     write_json(model_dir / PROFILE_FILE, {**profile.to_dict(), "arm": "ot", "seed": 1})
     torch.manual_seed(0)
@@ -94,15 +96,15 @@ def main() -> int:
     parser.add_argument("--threshold", type=float, default=0.99999)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "st_export.json"))
     args = parser.parse_args()
-    if bool(args.model) == args.smoke:
-        parser.error("give exactly one of --model DIR and --smoke")
+    if not args.model:
+        parser.error("--model DIR is required (with --smoke: a tiny BERT directory)")
     torch.set_num_threads(args.threads)
     from sentence_transformers import SentenceTransformer
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         if args.smoke:
-            model_dir = smoke_checkpoint(tmp / "ckpt")
+            model_dir = smoke_checkpoint(Path(args.model), tmp / "ckpt")
             words = "the man woman dog cat is eating food bread piece of house city river"
             texts = {"query": [words[: 10 + i] for i in range(20)], "passage": [words * 3] * 4}
             source = "tiny random BERT"
@@ -122,7 +124,7 @@ def main() -> int:
         )
         st = SentenceTransformer(str(exported), device=args.device)
         report = {
-            "model": str(args.model or "smoke"),
+            "model": str(args.model) + (" (smoke)" if args.smoke else ""),
             "texts": source,
             "max_length": profile.max_length,
             "st_max_seq_length": st.max_seq_length,

@@ -36,7 +36,7 @@ def tiny(tmp_path_factory) -> dict[str, Path]:
     data = tmp / "xquad"
     build_xquad(xq, xr, data, ["de", "ro"], n_questions=FAKE_QUESTIONS, n_paragraphs=3,
                 n_candidates=19)  # fmt: skip
-    return {"config": config, "data": data}
+    return {"config": config, "data": data, "model": tmp / "models" / "student"}
 
 
 def smoke(script: str, *args: str | Path, cwd: Path) -> str:
@@ -49,7 +49,14 @@ def smoke(script: str, *args: str | Path, cwd: Path) -> str:
 
 def test_every_benchmark_has_a_smoke_test():
     scripts = {p.name for p in BENCHMARKS.glob("*.py")}
-    tested = {"train_step.py", "teacher_cache.py", "evaluate.py", "eval_volume.py"}
+    tested = {
+        "train_step.py",
+        "teacher_cache.py",
+        "evaluate.py",
+        "eval_volume.py",
+        "encoder_speed.py",
+        "st_export.py",
+    }
     assert scripts == tested
     assert all("--smoke" in (BENCHMARKS / s).read_text() for s in scripts)
 
@@ -107,3 +114,16 @@ def test_eval_volume_smoke(tiny, tmp_path):
     phases = json.loads(out.read_text())["phases"]
     assert set(phases) == {"questions", "paragraphs", "lareqa candidates"}
     assert all(row["tokens"] > 0 and row["fp32_tokens_per_s"] > 0 for row in phases.values())
+
+
+def test_encoder_speed_smoke(tiny, tmp_path):
+    stdout = smoke("encoder_speed.py", "--model", tiny["model"], "--threads", "1", cwd=tmp_path)
+    for variant in ("otkd fp32", "otkd bf16 autocast", "st fp32"):
+        assert variant in stdout
+
+
+def test_st_export_smoke(tiny, tmp_path):
+    out = tmp_path / "st_export.json"
+    smoke("st_export.py", "--model", tiny["model"], "--threads", "1", "--out", out, cwd=tmp_path)
+    report = json.loads(out.read_text())
+    assert report["model"].endswith("(smoke)")

@@ -14,8 +14,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "workflow" / "otkd"
 
 # Pipeline stages in order; a module may import its own stage or an earlier one. A module
-# belongs to the stage of its longest matching name prefix (``otkd.evaluate.index`` and the
-# older ``otkd.retrieval`` both map to "evaluate"; a subpackage's modules to its stage).
+# belongs to the stage of its longest matching name prefix (``otkd.evaluate.index`` maps to
+# "evaluate": a subpackage's modules belong to its stage).
 STAGES: list[tuple[str, ...]] = [
     ("otkd", "otkd.io", "otkd.config", "otkd.languages", "otkd.runs"),
     ("otkd.download",),
@@ -26,9 +26,9 @@ STAGES: list[tuple[str, ...]] = [
     ("otkd.teacher_cache",),
     ("otkd.losses",),
     ("otkd.train", "otkd.projection", "otkd.export"),
-    ("otkd.evaluate", "otkd.retrieval", "otkd.metrics"),
+    ("otkd.evaluate",),
     ("otkd.stats",),
-    ("otkd.report", "otkd.readme", "otkd.summary"),
+    ("otkd.report",),
 ]
 
 

@@ -6,9 +6,9 @@ import math
 
 import ir_measures
 import pytest
+from otkd.evaluate.index import write_trec_run
+from otkd.evaluate.metrics import aggregate, check_ids, read_qrels, read_run, score_run
 from otkd.io import PipelineError
-from otkd.metrics import aggregate, check_ids, read_qrels, read_run, score_run
-from otkd.retrieval import write_trec_run
 
 PARA = ["nDCG@10", "RR@10", "R@1", "R@10"]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from otkd.io import PipelineError
-from otkd.readme import BEGIN, END, block_of, curve_comparison_block, render, update
+from otkd.report.readme import BEGIN, END, block_of, curve_comparison_block, render, update
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "results"
@@ -19,7 +19,7 @@ RESULTS = ROOT / "results"
 def test_readme_numbers_are_the_committed_tables():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert block_of(readme) == render(RESULTS), (
-        "README results block differs from results/: run `python -m otkd.readme`"
+        "README results block differs from results/: run `python -m otkd.report.readme`"
     )
 
 

@@ -9,9 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from otkd.io import PipelineError
-from otkd.metrics import read_qrels, read_run
-from otkd.retrieval import (
+from otkd.evaluate import (
     CachedEncoder,
     TeacherIndex,
     XQuADFiles,
@@ -24,8 +22,8 @@ from otkd.retrieval import (
     search,
     task_langs,
 )
-from otkd.runs import model_arm_seed as parse_model_name
-from otkd.runs import model_budget
+from otkd.evaluate.metrics import read_qrels, read_run
+from otkd.io import PipelineError
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGS = ["de", "ro"]  # ro: no XQuAD-R, so lareqa runs on en and de only
@@ -280,16 +278,10 @@ def test_model_names_and_profiles():
     trained = model_profile("ot_kl_seed3", cfg)
     assert trained.spec == "results/train/ot_kl/seed3/model"
     assert trained.query_prefix == "query: "
-    assert parse_model_name("ot_kl_seed3") == ("ot_kl", 3)
-    assert model_budget("ot_kl_seed3") is None
     curve = model_profile("ot_kl_n250_seed3", cfg)
     assert curve.spec == "results/train/ot_kl/n250/seed3/model"
-    assert parse_model_name("ot_kl_n250_seed3") == ("ot_kl", 3)
-    assert model_budget("ot_kl_n250_seed3") == 250 and model_budget("teacher") is None
     with pytest.raises(PipelineError, match="unknown model name"):
-        parse_model_name("seed3")
-    with pytest.raises(PipelineError, match="unknown model name"):
-        model_budget("ot_n25a_seed1")
+        model_profile("seed3", cfg)
 
 
 def test_real_model_end_to_end(tasks, tmp_path, tiny_bert_dir):

@@ -115,3 +115,9 @@ def test_schema_defaults_are_the_loss_defaults():
         filled["ot"]["n_iter"],
         filled["ot"]["tol"],
     )
+
+
+def test_train_defaults_accepts_arms():
+    """Partial settings that list arms are filled too (the $ref to the arm enum resolves)."""
+    filled = train_defaults({"arms": ["kl", "wkd"], "steps": 5})
+    assert filled["arms"] == ["kl", "wkd"] and filled["wkd"]["eps"] == 0.05

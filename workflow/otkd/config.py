@@ -48,6 +48,7 @@ def train_defaults(settings: dict, schema_path: str | Path = SCHEMA) -> dict:
     set to the schema's default; for callers that build training settings in code."""
     schema = yaml.safe_load(Path(schema_path).read_text())
     train = {k: v for k, v in schema["properties"]["train"].items() if k != "required"}
+    train["definitions"] = schema.get("definitions", {})  # for its $ref (#/definitions/arm)
     filled = copy.deepcopy(dict(settings))
     for _ in DefaultFillingValidator(train).iter_errors(filled):
         pass  # only the filling matters here; validate_config reports errors

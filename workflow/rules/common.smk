@@ -1,13 +1,19 @@
 # Config validation and the small functions that compute targets and parameters.
 # Every path the pipeline writes is named here or in the stage file that writes it.
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
-
-from otkd.config import validate_config  # noqa: E402
-from otkd.download import local_name  # noqa: E402
-from otkd import runs  # noqa: E402
+from otkd.config import validate_config
+from otkd import runs
+from otkd.download import local_name
+from otkd.evaluate.names import model_profile, uses_teacher_index
+from otkd.evaluate.tasks import XQuADFiles, task_files
+from otkd.languages import (
+    XQUAD_LANGS,
+    XQUAD_R_LANGS,
+    XQUAD_R_URL,
+    XQUAD_URL,
+    source_urls,
+)
 
 validate_config(config)  # also fills the schema's defaults
 
@@ -64,14 +70,6 @@ def data_targets():
 
 
 # --- data stage: inputs and parameters of rules xquad, bitext, data_summary -------------
-from otkd.languages import (  # noqa: E402
-    XQUAD_LANGS,
-    XQUAD_R_LANGS,
-    XQUAD_R_URL,
-    XQUAD_URL,
-    source_urls,
-)
-
 LAREQA_LANGS = ["en"] + [lang for lang in LANGS if lang in XQUAD_R_LANGS]
 
 
@@ -189,46 +187,31 @@ def report_targets():
     ]
 
 
-# --- evaluate and report stages: inputs and parameters (otkd.retrieval, otkd.report) ----
-from otkd.retrieval import (  # noqa: E402
-    model_profile,
-    task_langs,
-    uses_teacher_index,
-)
-
+# --- evaluate and report stages: inputs and parameters (otkd.evaluate, otkd.report) ----
 XQUAD_DIR = "results/data/xquad"
 TEACHER_INDEX_DIR = "results/index/teacher"
 
 
 def evaluate_encode_params():
     """Encoder batch size and bf16 switch (config.encode)."""
-    enc = config.get("encode", {})
-    return {"batch_size": enc.get("batch_size", 64), "bf16": enc.get("bf16", False)}
+    enc = config["encode"]
+    return {"batch_size": enc["batch_size"], "bf16": enc["bf16"]}
 
 
 def evaluation_params():
     """FAISS spec, top k and LAReQA candidate options (config.evaluation)."""
     ev = config["evaluation"]
     return {
-        "index_spec": ev.get("index", "Flat"),
-        "top_k": ev.get("top_k", 100),
-        "lareqa_candidate_text": ev.get("lareqa_candidate_text", "sentence_paragraph"),
-        "lareqa_max_length": ev.get("lareqa_max_length"),
+        "index_spec": ev["index"],
+        "top_k": ev["top_k"],
+        "lareqa_candidate_text": ev["lareqa_candidate_text"],
+        "lareqa_max_length": ev["lareqa_max_length"],
     }
 
 
 def xquad_task_files(tasks=TASKS):
     """Every XQuAD task file the evaluation of one model reads (data stage outputs)."""
-    pairs = task_langs(tasks, LANGS)
-    langs = ["en", *LANGS]
-    files = expand(f"{XQUAD_DIR}/questions/{{lang}}.tsv", lang=langs)
-    files += expand(f"{XQUAD_DIR}/paragraphs/{{lang}}.jsonl", lang=langs)
-    files += [f"{XQUAD_DIR}/qrels/{task}/{lang}.tsv" for task, lang in pairs]
-    lareqa = [lang for task, lang in pairs if task == "lareqa"]
-    if lareqa:
-        files += [f"{XQUAD_DIR}/lareqa/candidates.jsonl"]
-        files += expand(f"{XQUAD_DIR}/lareqa/questions/{{lang}}.tsv", lang=lareqa)
-    return files
+    return task_files(XQuADFiles(XQUAD_DIR), tasks, LANGS)
 
 
 def evaluate_model_input(wildcards):

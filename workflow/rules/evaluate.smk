@@ -1,5 +1,5 @@
 # Evaluate stage: the teacher's English index (built once, shared by every model), then one
-# job per model: encode, FAISS search, TREC runs, ir_measures scores (otkd.retrieval).
+# job per model: encode, FAISS search, TREC runs, ir_measures scores (otkd.evaluate).
 # Input and parameter functions live in common.smk.
 
 
@@ -24,7 +24,7 @@ rule index_teacher:
     params:
         profile=config["models"]["teacher"],
         encode=evaluate_encode_params(),
-        index_spec=config["evaluation"].get("index", "Flat"),
+        index_spec=config["evaluation"]["index"],
         data_dir=xquad_dir_of,
     script:
         "../scripts/index_teacher.py"

@@ -1,10 +1,7 @@
 """Snakemake script of rule bitext: cleaned, XQuAD-free, budgeted train and dev bitext."""
 
-import sys
-
-sys.path.insert(0, f"{snakemake.scriptdir}/..")
-from otkd.bitext import CleanParams, build_bitext  # noqa: E402
-from otkd.io import setup_logging  # noqa: E402
+from otkd.bitext import CleanParams, build_bitext
+from otkd.io import setup_logging
 
 setup_logging(snakemake.log[0])
 build_bitext(

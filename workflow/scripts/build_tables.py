@@ -1,10 +1,7 @@
 """Snakemake script of rule build_tables: table.tsv, comparison.tsv and summary.md."""
 
-import sys
-
-sys.path.insert(0, f"{snakemake.scriptdir}/..")
-from otkd.io import setup_logging  # noqa: E402
-from otkd.report import make_tables  # noqa: E402
+from otkd.io import setup_logging
+from otkd.report.markdown import make_tables
 
 setup_logging(snakemake.log[0])
 make_tables(

@@ -1,12 +1,9 @@
 """Snakemake script of rule build_teacher_cache: frozen teacher over one split's English side."""
 
-import sys
-
-sys.path.insert(0, f"{snakemake.scriptdir}/..")
-import torch  # noqa: E402
-from otkd.io import setup_logging  # noqa: E402
-from otkd.models import ModelProfile  # noqa: E402
-from otkd.teacher_cache import build_teacher_cache  # noqa: E402
+import torch
+from otkd.io import setup_logging
+from otkd.models import ModelProfile
+from otkd.teacher_cache import build_teacher_cache
 
 setup_logging(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)

@@ -1,10 +1,7 @@
 """Snakemake script of rule data_summary: per-language counts of the data stage."""
 
-import sys
-
-sys.path.insert(0, f"{snakemake.scriptdir}/..")
-from otkd.io import setup_logging  # noqa: E402
-from otkd.summary import write_summary  # noqa: E402
+from otkd.io import setup_logging
+from otkd.report.data_summary import write_summary
 
 setup_logging(snakemake.log[0])
 write_summary(

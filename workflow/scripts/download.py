@@ -1,10 +1,7 @@
 """Snakemake script of rule download: one declared file, mirror first, sha256 checked."""
 
-import sys
-
-sys.path.insert(0, f"{snakemake.scriptdir}/..")
-from otkd.download import fetch  # noqa: E402
-from otkd.io import setup_logging  # noqa: E402
+from otkd.download import fetch
+from otkd.io import setup_logging
 
 setup_logging(snakemake.log[0])
 fetch(

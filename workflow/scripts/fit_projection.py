@@ -1,13 +1,10 @@
 """Snakemake script of rules fit_projection and fit_projection_curve: the ridge-initialised
 student -> teacher projection shared by every arm and seed of one bitext budget."""
 
-import sys
-
-sys.path.insert(0, f"{snakemake.scriptdir}/..")
-import torch  # noqa: E402
-from otkd.io import setup_logging  # noqa: E402
-from otkd.projection import run_fit_projection  # noqa: E402
-from otkd.train import SplitPaths  # noqa: E402
+import torch
+from otkd.io import setup_logging
+from otkd.projection import run_fit_projection
+from otkd.train import SplitPaths
 
 setup_logging(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)

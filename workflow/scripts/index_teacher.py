@@ -1,13 +1,11 @@
 """Snakemake script of rule index_teacher: the teacher's shared English index and questions."""
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, f"{snakemake.scriptdir}/..")
-import faiss  # noqa: E402
-import torch  # noqa: E402
-from otkd.io import setup_logging  # noqa: E402
-from otkd.retrieval import run_index_teacher  # noqa: E402
+import faiss
+import torch
+from otkd.evaluate.run import run_index_teacher
+from otkd.io import setup_logging
 
 setup_logging(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)

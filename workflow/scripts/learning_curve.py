@@ -1,11 +1,8 @@
 """Snakemake script of rule learning_curve: learning_curve.tsv, learning_curve.png and
 learning_curve_comparison.tsv."""
 
-import sys
-
-sys.path.insert(0, f"{snakemake.scriptdir}/..")
-from otkd.io import setup_logging  # noqa: E402
-from otkd.report import make_learning_curve  # noqa: E402
+from otkd.io import setup_logging
+from otkd.report.curve import make_learning_curve
 
 setup_logging(snakemake.log[0])
 make_learning_curve(

@@ -1,11 +1,9 @@
 """Snakemake script of rule plot_figures: the PNG figures of the report."""
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, f"{snakemake.scriptdir}/..")
-from otkd.io import setup_logging  # noqa: E402
-from otkd.report import make_figures  # noqa: E402
+from otkd.io import setup_logging
+from otkd.report.figures import make_figures
 
 setup_logging(snakemake.log[0])
 make_figures(

@@ -1,12 +1,9 @@
 """Snakemake script of rules train_model (one (arm, seed) run, checkpoint kept) and
 sweep_run (a short dev-scored run, no checkpoint)."""
 
-import sys
-
-sys.path.insert(0, f"{snakemake.scriptdir}/..")
-import torch  # noqa: E402
-from otkd.io import setup_logging  # noqa: E402
-from otkd.train import SplitPaths, train  # noqa: E402
+import torch
+from otkd.io import setup_logging
+from otkd.train import SplitPaths, train
 
 setup_logging(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)

@@ -1,10 +1,7 @@
 """Snakemake script of rule xquad: XQuAD / XQuAD-R task files, invariants checked."""
 
-import sys
-
-sys.path.insert(0, f"{snakemake.scriptdir}/..")
-from otkd.io import setup_logging  # noqa: E402
-from otkd.xquad import build_xquad  # noqa: E402
+from otkd.io import setup_logging
+from otkd.xquad import build_xquad
 
 setup_logging(snakemake.log[0])
 build_xquad(

@@ -31,7 +31,7 @@ class SplitPaths:
 
     @classmethod
     def from_input(cls, named, split: str) -> SplitPaths:
-        """From Snakemake's named input ``{split}_{field}`` (see ``train_inputs`` in train.smk)."""
+        """From Snakemake's named input ``{split}_{field}`` (``split_inputs`` in common.smk)."""
         return cls(**{f: Path(getattr(named, f"{split}_{f}")) for f in cls.__dataclass_fields__})
 
     @classmethod

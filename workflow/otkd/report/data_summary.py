@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .bitext import read_pairs
-from .io import PipelineError, read_jsonl, write_json
-from .languages import ENGLISH
-from .xquad import read_tsv
+from ..bitext import read_pairs
+from ..io import PipelineError, read_jsonl, write_json
+from ..languages import ENGLISH
+from ..xquad import read_tsv
 
 
 def bitext_counts(stats: pd.DataFrame, lang: str, split: str) -> dict[str, int]:

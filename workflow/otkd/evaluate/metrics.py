@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 import ir_measures
 import pandas as pd
 
-from .io import PipelineError
+from ..io import PipelineError
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,66 @@
+"""Evaluation stage: encode each task's texts, FAISS index and search, TREC runs, scores.
+
+Modules (``docs/ARCHITECTURE.md`` describes the files and contracts):
+
+- :mod:`.names`: the profile each model (named by :mod:`otkd.runs`) is evaluated with;
+- :mod:`.tasks`: XQuAD task files, (task, language) pairs;
+- :mod:`.encoding`: :class:`CachedEncoder`;
+- :mod:`.index`: FAISS index, search, TREC runs, the shared teacher index;
+- :mod:`.metrics`: ``ir_measures`` scoring;
+- :mod:`.pipeline`: :func:`evaluate_model`;
+- :mod:`.run`: the rule entry points :func:`run_index_teacher`, :func:`run_evaluate_model`.
+
+The public names below are re-exported lazily (on first access), so that importing the light
+modules (:mod:`.names`, :mod:`.tasks`, e.g. from ``workflow/rules/common.smk`` at DAG-build
+time) does not import faiss, ir_measures or torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "names": ["model_profile", "uses_teacher_index"],
+    "tasks": [
+        "LAREQA_TEXT_FIELD",
+        "XQuADFiles",
+        "lareqa_langs",
+        "read_docs",
+        "read_questions",
+        "task_files",
+        "task_langs",
+    ],
+    "encoding": ["CachedEncoder"],
+    "index": [
+        "TeacherIndex",
+        "build_index",
+        "build_teacher_index",
+        "check_qrel_docs",
+        "run_from_search",
+        "search",
+        "write_trec_run",
+    ],
+    "metrics": [
+        "MAIN_MEASURE",
+        "MEASURES",
+        "aggregate",
+        "check_ids",
+        "read_qrels",
+        "read_run",
+        "score_run",
+    ],
+    "pipeline": ["evaluate_model"],
+    "run": ["run_evaluate_model", "run_index_teacher"],
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str):
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_MODULE_OF[name]}", __name__), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

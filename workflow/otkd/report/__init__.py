@@ -1,0 +1,84 @@
+"""Report stage: tables, comparisons, summary, figures, runtime, learning curve, README block.
+
+Modules (``docs/ARCHITECTURE.md`` describes the files and contracts):
+
+- :mod:`.tables`: ``table.tsv`` and the shared loading / ordering helpers;
+- :mod:`.compare`: ``comparison.tsv`` (paired tests against ``kl``);
+- :mod:`.markdown`: ``summary.md``, formatting helpers, rule entry :func:`make_tables`;
+- :mod:`.figures`: ``results/figures/`` (:func:`make_figures`);
+- :mod:`.runtime`: ``runtime.tsv`` from the benchmark files (:func:`make_runtime`);
+- :mod:`.curve`: the learning curve (:func:`make_learning_curve`);
+- :mod:`.readme`: the README results block (``python -m otkd.report.readme``);
+- :mod:`.data_summary`: ``results/data/summary.json`` of the data stage (:func:`write_summary`).
+
+The public names below are re-exported lazily (on first access): importing one module does
+not load the others, and ``python -m otkd.report.readme`` runs without the package having
+imported it first.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "tables": [
+        "AGG_LANG",
+        "COMPARISON_COLUMNS",
+        "PERQUERY_COLUMNS",
+        "REFERENCE_ARM",
+        "TABLE_COLUMNS",
+        "aggregate_units",
+        "arm_order",
+        "build_table",
+        "lang_group",
+        "load_evaluations",
+        "read_tsv",
+        "tasks_in",
+    ],
+    "compare": ["build_comparison", "compared_arms", "stats_options"],
+    "markdown": [
+        "col_label",
+        "fmt",
+        "fmt_p",
+        "make_tables",
+        "markdown_table",
+        "summary_markdown",
+        "summary_notes",
+    ],
+    "figures": [
+        "load_training_logs",
+        "make_figures",
+        "plot_difference",
+        "plot_scores",
+        "plot_training",
+    ],
+    "runtime": [
+        "RUNTIME_COLUMNS",
+        "TOTAL",
+        "collect_runtime",
+        "make_runtime",
+        "read_benchmark",
+        "split_rule_name",
+    ],
+    "curve": [
+        "CURVE_COLUMNS",
+        "build_curve_comparison",
+        "build_learning_curve",
+        "make_learning_curve",
+        "plot_learning_curve",
+    ],
+    "readme": ["render", "update"],
+    "data_summary": ["build_summary", "write_summary"],
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str):
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_MODULE_OF[name]}", __name__), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -1,0 +1,158 @@
+"""``summary.md``: the tables and comparisons as markdown, with the protocol notes; the
+formatting helpers (:func:`markdown_table`, :func:`fmt`, :func:`fmt_p`, :func:`col_label`)
+are shared with :mod:`otkd.report.readme`. :func:`make_tables` is rule ``build_tables``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from ..io import write_df, write_text
+from .compare import build_comparison, stats_options
+from .tables import AGG_LANG, PERQUERY_COLUMNS, build_table, load_evaluations, tasks_in
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A GitHub-flavoured markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def fmt(x: float, digits: int = 3) -> str:
+    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+
+
+def fmt_p(p: float) -> str:
+    if p is None or math.isnan(p):
+        return ""
+    return f"{p:.1e}" if p < 1e-3 else f"{p:.3f}"
+
+
+def col_label(lang: str, group: str) -> str:
+    return (
+        {"lower_resource": "low", "higher_resource": "high", "all": "all"}.get(group, group)
+        + "-mean"
+        if lang == AGG_LANG
+        else lang
+    )
+
+
+def summary_markdown(
+    table: pd.DataFrame, comparison: pd.DataFrame, notes: Sequence[str] = ()
+) -> str:
+    """``summary.md``: one table per task and metric (arms x languages, mean ± sd over seeds),
+    then the comparisons against KL, then ``notes`` (protocol facts)."""
+    out = ["# Results: OT vs KL distillation, zero-shot cross-lingual retrieval on XQuAD", ""]
+    out += [f"- {n}" for n in notes] + [""]
+    out += ["## Scores (mean ± sd over seeds; baselines are single runs)", ""]
+    for task in tasks_in(table):
+        sub = table[table["task"] == task]
+        for metric in dict.fromkeys(sub["metric"]):
+            part = sub[sub["metric"] == metric]
+            cols = list(dict.fromkeys(zip(part["lang"], part["group"], strict=True)))
+            rows = []
+            for arm in dict.fromkeys(part["arm"]):
+                cells = part[part["arm"] == arm].set_index(["lang", "group"])
+                row = [arm]
+                for col in cols:
+                    if col not in cells.index:
+                        row.append("")
+                        continue
+                    r = cells.loc[col]
+                    sd = "" if pd.isna(r["sd"]) else f" ± {r['sd']:.3f}"
+                    row.append(f"{r['mean']:.3f}{sd}")
+                rows.append(row)
+            name = "mAP@20" if metric == "AP@20" else ("MRR@10" if metric == "RR@10" else metric)
+            out += [f"### {task}, {name}", ""]
+            out += [markdown_table(["arm", *(col_label(*c) for c in cols)], rows), ""]
+    out += ["## Comparisons against KL (paired over questions)", ""]
+    if comparison.empty:
+        out += ["No comparison: the config has no `kl` arm or no other trained arm.", ""]
+    for arm in dict.fromkeys(comparison["arm"]):
+        sub = comparison[comparison["arm"] == arm]
+        ref = sub["reference"].iloc[0]
+        conf = sub["correction"].iloc[0]
+        out += [f"### {arm} − {ref}", ""]
+        header = [
+            "task",
+            "lang",
+            "metric",
+            arm,
+            ref,
+            "diff",
+            "95% CI",
+            "p",
+            f"p ({conf})",
+            "d_z",
+            "n",
+        ]
+        rows = [
+            [
+                r.task,
+                col_label(r.lang, r.group),
+                r.metric,
+                fmt(r.mean_arm),
+                fmt(r.mean_ref),
+                f"{r.diff:+.3f}",
+                f"[{r.ci_low:+.3f}, {r.ci_high:+.3f}]",
+                fmt_p(r.p),
+                fmt_p(r.p_adj) + (" *" if r.p_adj < 0.05 else ""),
+                fmt(r.d_z, 2),
+                r.n_queries,
+            ]
+            for r in sub.itertuples()
+        ]
+        out += [markdown_table(header, rows), "", "`*`: corrected p < 0.05.", ""]
+    return "\n".join(out)
+
+
+def summary_notes(config: Mapping) -> list[str]:
+    """The protocol facts a reader of ``summary.md`` needs, from the config."""
+    ev = config.get("evaluation", {})
+    st = config.get("stats", {})
+    text = ev.get("lareqa_candidate_text", "sentence_paragraph")
+    return [
+        "x2en: questions in X (model) vs the 240 English paragraphs (teacher index); en2x: "
+        "English questions (teacher) vs paragraphs in X (model); en2en: English questions "
+        "(model) vs the teacher index, the sanity row; student_init encodes both sides itself.",
+        f"lareqa: candidate text `{text}` "
+        + (
+            "(official: sentence + paragraph)"
+            if text == "sentence_paragraph"
+            else "(diagnostic: sentence only)"
+        )
+        + f", max length {ev.get('lareqa_max_length')}; AP@20 uses the LAReQA denominator "
+        "min(#relevant, 20), equal to trec_eval's #relevant here (11 relevant per question).",
+        "Group means (low = lower_resource, high = higher_resource, all = every target language, "
+        "English excluded) are taken per seed, then averaged over seeds.",
+        f"Comparisons: bootstrap over questions ({st.get('n_resamples', 10000)} resamples, BCa "
+        f"{st.get('confidence', 0.95):.0%} CI), paired sign-flip permutation test, "
+        f"{st.get('correction', 'holm')} correction within each arm-vs-KL family; "
+        "d_z = mean difference / sd of differences.",
+    ]
+
+
+def make_tables(
+    metrics_paths: Sequence[str | Path],
+    perquery_paths: Sequence[str | Path],
+    out_table,
+    out_comparison,
+    out_summary,
+    *,
+    config: Mapping,
+) -> None:
+    """Rule ``build_tables``: write ``table.tsv``, ``comparison.tsv`` and ``summary.md``."""
+    langs = list(config["languages"])
+    groups = dict(config["groups"])
+    metrics = load_evaluations(metrics_paths, ["task", "lang", "measure", "value", "n_queries"])
+    table = build_table(metrics, langs, groups)
+    perquery = load_evaluations(perquery_paths, PERQUERY_COLUMNS)
+    comparison = build_comparison(perquery, langs, groups, **stats_options(config))
+    write_df(out_table, table, float_format="%.6g")
+    write_df(out_comparison, comparison, float_format="%.6g")
+    write_text(out_summary, summary_markdown(table, comparison, summary_notes(config)) + "\n")

@@ -1,0 +1,93 @@
+"""``runtime.tsv`` from the Snakemake benchmark files under ``results/benchmarks/``
+(columns: ``docs/ARCHITECTURE.md``, report). :func:`make_runtime` is rule
+``collect_runtime``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from ..io import PipelineError, write_df
+from .tables import read_tsv
+
+log = logging.getLogger(__name__)
+
+RUNTIME_COLUMNS = ["stage", "rule", "wildcards", "n_jobs", "wall_s", "cpu_s", "max_rss_mb"]
+TOTAL = "TOTAL"
+
+
+def split_rule_name(stem: str, rule_names: Sequence[str]) -> tuple[str, str]:
+    """Split a benchmark file stem ``<rule>[_<wildcards>]`` using the workflow's rule names
+    (longest match wins): ``evaluate_model_ot_seed1`` -> (``evaluate_model``, ``ot_seed1``)."""
+    for rule in sorted(rule_names, key=len, reverse=True):
+        if stem == rule:
+            return rule, ""
+        if stem.startswith(rule + "_"):
+            return rule, stem[len(rule) + 1 :]
+    return stem, ""
+
+
+def read_benchmark(path) -> dict:
+    """One Snakemake benchmark TSV (``s h:m:s max_rss ... cpu_time``; repeats averaged,
+    ``NA`` when Snakemake could not sample the job) as wall s, cpu s and max RSS (MB)."""
+    df = read_tsv(path, ["s", "max_rss", "cpu_time"])
+    if df.empty:
+        raise PipelineError(f"{path}: benchmark file has no rows")
+    num = df[["s", "max_rss", "cpu_time"]].apply(pd.to_numeric, errors="coerce")
+    out = {
+        "wall_s": float(num["s"].mean()),
+        "cpu_s": float(num["cpu_time"].mean()),
+        "max_rss_mb": float(num["max_rss"].max()),
+    }
+    if "rule_name" in df.columns:  # --benchmark-extended
+        out["rule"] = str(df["rule_name"].iloc[0])
+    return out
+
+
+def collect_runtime(bench_dir, rule_names: Sequence[str]) -> pd.DataFrame:
+    """Every ``bench_dir/<stage>/<rule>[_<wildcards>].tsv`` as one row, then one ``TOTAL`` row
+    per stage and one for the whole run (wall and CPU summed, max RSS the maximum)."""
+    bench_dir = Path(bench_dir)
+    rows = []
+    for path in sorted(bench_dir.rglob("*.tsv")):
+        rel = path.relative_to(bench_dir)
+        stage = rel.parts[0] if len(rel.parts) > 1 else ""
+        stem = str(rel.with_suffix("")).split("/", 1)[-1] if len(rel.parts) > 1 else rel.stem
+        rule, wildcards = split_rule_name(stem, rule_names)
+        rec = read_benchmark(path)
+        if "rule" in rec and rec["rule"] != rule:
+            rule, wildcards = rec["rule"], stem.removeprefix(rec["rule"]).lstrip("_")
+        rec.pop("rule", None)
+        rows.append({"stage": stage, "rule": rule, "wildcards": wildcards, "n_jobs": 1, **rec})
+    df = pd.DataFrame(rows, columns=RUNTIME_COLUMNS)
+    if df.empty:
+        return df
+
+    def total(part: pd.DataFrame, stage: str) -> dict:
+        return {
+            "stage": stage,
+            "rule": TOTAL,
+            "wildcards": "",
+            "n_jobs": int(part["n_jobs"].sum()),
+            "wall_s": part["wall_s"].sum(min_count=1),
+            "cpu_s": part["cpu_s"].sum(min_count=1),
+            "max_rss_mb": part["max_rss_mb"].max(),
+        }
+
+    out = []
+    for stage, part in df.groupby("stage", sort=False):
+        out += part.to_dict("records") + [total(part, stage)]
+    out.append(total(df, TOTAL))
+    return pd.DataFrame(out, columns=RUNTIME_COLUMNS)
+
+
+def make_runtime(bench_dir, rule_names: Sequence[str], out_path) -> pd.DataFrame:
+    """Rule ``collect_runtime``: write ``runtime.tsv`` (see :func:`collect_runtime`)."""
+    df = collect_runtime(bench_dir, rule_names)
+    write_df(out_path, df, float_format="%.2f")
+    log.info("runtime: %d benchmark files under %s", int((df["rule"] != TOTAL).sum()), bench_dir)
+    return df
