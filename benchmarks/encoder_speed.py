@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 import time
 from pathlib import Path
 
@@ -139,18 +138,17 @@ def main() -> None:
         parser.error("--smoke needs --model DIR, a small model (tests/make_tiny_models.py)")
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    with tempfile.TemporaryDirectory() as tmp:
-        if args.smoke:
-            model_dir = Path(args.model)
-            rng = np.random.default_rng(0)
-            words = "the man woman dog cat is eating food bread piece of house city river".split()
-            texts = [" ".join(rng.choice(words, size=rng.integers(5, 60))) for _ in range(32)]
-            max_length = 48
-        else:
-            model_dir = Path(args.model)
-            texts = [row["text"] for row in read_jsonl(args.texts)[: args.n]]
-            max_length = args.max_length
-        result = run(model_dir, texts, max_length, args.batch_size, args.repeats)
+    if args.smoke:
+        model_dir = Path(args.model)
+        rng = np.random.default_rng(0)
+        words = "the man woman dog cat is eating food bread piece of house city river".split()
+        texts = [" ".join(rng.choice(words, size=rng.integers(5, 60))) for _ in range(32)]
+        max_length = 48
+    else:
+        model_dir = Path(args.model)
+        texts = [row["text"] for row in read_jsonl(args.texts)[: args.n]]
+        max_length = args.max_length
+    result = run(model_dir, texts, max_length, args.batch_size, args.repeats)
     print(
         f"{result['n_texts']} texts, {result['n_tokens']} tokens "
         f"(mean {result['mean_tokens']:.0f}) at max length {result['max_length']}, "

@@ -13,7 +13,7 @@ checkpoint under ``results/train`` (``student_init`` needs nothing else). Writes
 
 ``--smoke``: a seconds-long run that only checks the script works (the first configured
 language, 8 texts per phase); with a tiny config and tiny task files (see
-benchmarks/evaluate.py; tests/test_benchmarks.py does this).
+benchmarks/evaluate.py; tests/workflow/test_benchmarks.py does this).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ built here (and timed separately) when it is missing. Runs and scores go to
 ``--smoke``: a seconds-long run that only checks the script works (the first configured
 language only, 1 thread); with a tiny config and tiny task files, e.g. ``--config`` a copy
 of tests/configs/tiny/config.yaml with tiny models and ``--data`` the output of
-``otkd.xquad.build_xquad`` on fake data (tests/test_benchmarks.py does this).
+``otkd.xquad.build_xquad`` on fake data (tests/workflow/test_benchmarks.py does this).
 """
 
 from __future__ import annotations

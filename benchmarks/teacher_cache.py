@@ -25,7 +25,7 @@ Usage: ``.venv/bin/python benchmarks/teacher_cache.py [--limit N] [--threads 2]`
 
 ``--smoke``: a seconds-long run that only checks the script works (24 sentences in rounds
 of 8, always from the mirror sample); with a tiny config, e.g. ``--config`` a copy of
-tests/configs/tiny/config.yaml with tiny models (tests/test_benchmarks.py does this).
+tests/configs/tiny/config.yaml with tiny models (tests/workflow/test_benchmarks.py does this).
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ for each other); ``--threads 1`` then gives stable figures.
 ``--smoke``: a seconds-long run that only checks the script works (8 training and 4 dev
 pairs per language, 3 steps of batch 4, fp32 only, the first arm also alone, the
 sentence-transformers peer only when installed); with a tiny config, e.g. ``--config`` a copy of tests/configs/tiny/config.yaml
-whose models tests/make_tiny_models.py wrote (tests/test_benchmarks.py does this).
+whose models tests/make_tiny_models.py wrote (tests/workflow/test_benchmarks.py does this).
 """
 
 from __future__ import annotations

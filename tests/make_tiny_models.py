@@ -3,7 +3,7 @@
     .venv/bin/python tests/make_tiny_models.py DIR
 
 writes ``DIR/teacher`` (seed 0) and ``DIR/student`` (seed 1), the models
-tests/test_workflow_e2e.py builds for ``tests/configs/tiny/config.yaml`` (whose specs
+tests/workflow/test_workflow_e2e.py builds for ``tests/configs/tiny/config.yaml`` (whose specs
 ``tiny_models/teacher`` and ``tiny_models/student`` are relative to the working directory).
 """
 

@@ -8,7 +8,7 @@ setting. Its *model name* (``kl_seed1``, ``ot_n250_seed1``) names its evaluation
 
 Plain Python only (no torch, no faiss): the Snakemake files import this module while the DAG
 is built. ``ARMS`` is the one list of arms: the config schema, ``otkd.losses`` and the
-``arm`` wildcard of ``workflow/rules/common.smk`` are checked against it (tests/test_runs.py).
+``arm`` wildcard of ``workflow/rules/common.smk`` are checked against it (tests/unit/test_runs.py).
 """
 
 from __future__ import annotations

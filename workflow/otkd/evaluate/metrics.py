@@ -7,7 +7,7 @@ Measures per task (names are ``ir_measures`` names, also written to ``metrics.ts
   AP@20 = (sum over relevant candidates at rank i <= 20 of hits-so-far / i) / min(#rel, 20).
 
 The AP@20 denominator: ``ir_measures``' ``AP@20`` is trec_eval's ``map_cut_20``, which divides
-by the total number of relevant documents R (checked in ``tests/test_metrics.py`` on a query
+by the total number of relevant documents R (checked in ``tests/unit/evaluate/test_metrics.py`` on a query
 with R = 25: 1/25, not 1/20). LAReQA divides by min(R, 20). Each per-query value is therefore
 multiplied by R / min(R, 20); this is exact, since the sums are identical. On XQuAD-R every
 question has R = 11 relevant candidates (one per language), so the factor is 1 and the two

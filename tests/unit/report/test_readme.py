@@ -9,7 +9,7 @@ import pytest
 from otkd.io import PipelineError
 from otkd.report.readme import BEGIN, END, block_of, curve_comparison_block, render, update
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 RESULTS = ROOT / "results"
 
 

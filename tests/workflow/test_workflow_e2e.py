@@ -190,7 +190,7 @@ def submit_with_stub(work: Path, cfg: dict, stub_dir: Path, expect: set[str], *a
     ``expect`` was submitted (and ``done()`` holds); return the sbatch lines so far."""
     env = {
         **os.environ,
-        "PATH": f"{ROOT / 'tests' / 'slurm_stub'}:{os.environ['PATH']}",
+        "PATH": f"{ROOT / 'tests' / 'workflow' / 'slurm_stub'}:{os.environ['PATH']}",
         "SLURM_STUB_DIR": str(stub_dir),
     }
     options = ["--profile", str(ROOT / "profiles" / "slurm"), "--latency-wait", "1"]

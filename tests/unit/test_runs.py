@@ -26,7 +26,7 @@ from otkd.runs import (
     sweep_plan,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(

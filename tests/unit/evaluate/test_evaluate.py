@@ -25,7 +25,7 @@ from otkd.evaluate import (
 from otkd.evaluate.metrics import read_qrels, read_run
 from otkd.io import PipelineError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 LANGS = ["de", "ro"]  # ro: no XQuAD-R, so lareqa runs on en and de only
 LAREQA = ["en", "de"]
 N_PARA, N_SENT, Q_PER_PARA = 60, 2, 3

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "workflow" / "otkd"
+PACKAGE = Path(__file__).resolve().parents[2] / "workflow" / "otkd"
 
 # Pipeline stages in order; a module may import its own stage or an earlier one. A module
 # belongs to the stage of its longest matching name prefix (``otkd.evaluate.index`` maps to

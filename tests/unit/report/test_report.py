@@ -26,7 +26,7 @@ from otkd.report import (
     summary_markdown,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
 LANGS = ["de", "th"]
 GROUPS = {"lower_resource": ["th"], "higher_resource": ["de"]}
