@@ -30,7 +30,14 @@ import numpy as np
 import torch
 from otkd.config import load_config
 from otkd.encode import Encoder
-from otkd.evaluate import XQuADFiles, evaluate_model, model_profile
+from otkd.evaluate import (
+    XQuADFiles,
+    evaluate_model,
+    length_spec,
+    model_profile,
+    resolve_lengths,
+)
+from otkd.evaluate.tasks import LENGTH_KEYS
 from otkd.io import write_json
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +60,9 @@ class CountingEncoder:
         self.rng = np.random.default_rng(seed)
         self.texts: dict[str, list[tuple[str, str | None, int | None]]] = defaultdict(list)
         self.tokens: dict[str, int] = defaultdict(int)
+
+    def token_counts(self, texts, role):
+        return self.encoder.token_counts(texts, role)
 
     def encode(self, texts, role, *, max_length=None, desc=""):
         phase = phase_of(desc)
@@ -92,6 +102,11 @@ def main() -> None:
     profile = model_profile(args.model, config["models"], ROOT / "results" / "train")
     real = Encoder(profile, batch_size=enc_cfg.get("batch_size", 64), show_progress=False)
     counter = CountingEncoder(real)
+    lengths = resolve_lengths(
+        {key: ev[key] for key in LENGTH_KEYS.values()},
+        length_spec(args.model, config["models"]),
+        args.model,
+    )
     with tempfile.TemporaryDirectory() as tmp:
         evaluate_model(
             args.model,
@@ -103,12 +118,13 @@ def main() -> None:
             teacher_index=None,  # the English side is then counted too (student_init's case)
             index_spec=ev.get("index", "Flat"),
             top_k=ev.get("top_k", 100),
-            lareqa_candidate_text=ev.get("lareqa_candidate_text", "sentence_paragraph"),
-            lareqa_max_length=ev.get("lareqa_max_length"),
+            lareqa_candidate_text=ev["lareqa_candidate_text"],
+            lengths=lengths,
         )
     rng = np.random.default_rng(0)
     result = {
         "model": args.model,
+        "lengths": lengths.__dict__,
         "threads": args.threads,
         "load_average_1m_before": round(os.getloadavg()[0], 2),
         "phases": {},

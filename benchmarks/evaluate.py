@@ -35,10 +35,13 @@ from otkd.evaluate import (
     TeacherIndex,
     XQuADFiles,
     evaluate_model,
+    length_spec,
     model_profile,
+    resolve_lengths,
     run_index_teacher,
     uses_teacher_index,
 )
+from otkd.evaluate.tasks import LENGTH_KEYS
 from otkd.io import setup_logging, write_json
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,6 +91,7 @@ def main() -> None:
         "device": "cuda" if torch.cuda.is_available() else "cpu",
     }
 
+    lengths = {key: ev[key] for key in LENGTH_KEYS.values()}
     index_dir = None
     if uses_teacher_index(args.model):
         index_dir = ROOT / "results" / "index" / "teacher"
@@ -98,6 +102,7 @@ def main() -> None:
                 index_dir,
                 data_dir=files.root,
                 index_spec=ev.get("index", "Flat"),
+                lengths=lengths,
                 batch_size=result["batch_size"],
                 bf16=result["bf16"],
             )
@@ -118,8 +123,8 @@ def main() -> None:
         teacher_index=TeacherIndex.load(index_dir) if index_dir else None,
         index_spec=ev.get("index", "Flat"),
         top_k=ev.get("top_k", 100),
-        lareqa_candidate_text=ev.get("lareqa_candidate_text", "sentence_paragraph"),
-        lareqa_max_length=ev.get("lareqa_max_length"),
+        lareqa_candidate_text=ev["lareqa_candidate_text"],
+        lengths=resolve_lengths(lengths, length_spec(args.model, config["models"]), args.model),
     )
     result["evaluate_s"] = round(time.perf_counter() - start, 1)
     result["encode_s"] = round(encoder.seconds, 1)

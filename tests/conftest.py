@@ -21,9 +21,16 @@ WORDS = (
 
 
 def make_tiny_bert(
-    path: Path, *, hidden: int = 32, layers: int = 2, seed: int = 0, words: list[str] = WORDS
+    path: Path,
+    *,
+    hidden: int = 32,
+    layers: int = 2,
+    seed: int = 0,
+    words: list[str] = WORDS,
+    max_positions: int = 64,
 ) -> Path:
-    """Save a random few-layer BERT with a word-level tokenizer to ``path``."""
+    """Save a random few-layer BERT with a word-level tokenizer to ``path`` (``max_positions``
+    position embeddings, the tokenizer's ``model_max_length`` too)."""
     import torch
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
@@ -47,7 +54,7 @@ def make_tiny_bert(
         cls_token="[CLS]",
         sep_token="[SEP]",
         mask_token="[MASK]",
-        model_max_length=64,
+        model_max_length=max_positions,
     )
     torch.manual_seed(seed)
     config = BertConfig(
@@ -56,7 +63,7 @@ def make_tiny_bert(
         num_hidden_layers=layers,
         num_attention_heads=4,
         intermediate_size=hidden * 2,
-        max_position_embeddings=64,
+        max_position_embeddings=max_positions,
     )
     model = BertModel(config)
     path.mkdir(parents=True, exist_ok=True)

@@ -43,16 +43,21 @@ def _cross_key_defaults(config: dict) -> None:
     config["learning_curve"].setdefault("seeds", config["train"]["seeds"][:1])
 
 
-def train_defaults(settings: dict, schema_path: str | Path = SCHEMA) -> dict:
-    """A copy of ``settings`` (the ``train`` section or part of it) with every missing key
-    set to the schema's default; for callers that build training settings in code."""
+def section_defaults(section: str, settings: dict, schema_path: str | Path = SCHEMA) -> dict:
+    """A copy of ``settings`` (config section ``section`` or part of it) with every missing key
+    set to the schema's default; for callers that build settings in code."""
     schema = yaml.safe_load(Path(schema_path).read_text())
-    train = {k: v for k, v in schema["properties"]["train"].items() if k != "required"}
-    train["definitions"] = schema.get("definitions", {})  # for its $ref (#/definitions/arm)
+    sub = {k: v for k, v in schema["properties"][section].items() if k != "required"}
+    sub["definitions"] = schema.get("definitions", {})  # for its $refs (#/definitions/...)
     filled = copy.deepcopy(dict(settings))
-    for _ in DefaultFillingValidator(train).iter_errors(filled):
+    for _ in DefaultFillingValidator(sub).iter_errors(filled):
         pass  # only the filling matters here; validate_config reports errors
     return filled
+
+
+def train_defaults(settings: dict, schema_path: str | Path = SCHEMA) -> dict:
+    """:func:`section_defaults` of the ``train`` section."""
+    return section_defaults("train", settings, schema_path)
 
 
 def _key(error: jsonschema.ValidationError) -> str:

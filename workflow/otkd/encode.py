@@ -117,6 +117,19 @@ class Encoder:
         )
         return [list(x) for x in batch["input_ids"]]
 
+    def token_counts(self, texts: Sequence[str], role: str | None = None) -> np.ndarray:
+        """Untruncated length in tokens (special tokens and prefix included) of each text as
+        :meth:`tokenize` would see it: how many tokens a maximum length cuts away."""
+        prefix = self.profile.prefix(role)
+        batch = self.tokenizer(
+            [prefix + t.strip() for t in texts],
+            add_special_tokens=True,
+            truncation=False,
+            padding=False,
+            verbose=False,
+        )
+        return np.array([len(x) for x in batch["input_ids"]], dtype=np.int64)
+
     def special_ids(self) -> set[int]:
         """Ids of the tokenizer's special tokens (CLS/SEP/BOS/EOS/PAD/...)."""
         return set(self.tokenizer.all_special_ids)

@@ -34,6 +34,7 @@ __all__ = [
     "load_model",
     "load_projection",
     "load_tokenizer",
+    "model_max_length",
     "read_profile",
     "resolve_model",
     "verify_checksums",
@@ -96,6 +97,54 @@ def resolve_model(spec: str, *, models_dir: str | Path | None = None) -> Path:
     if path.suffix or spec.startswith((".", "/", "~")) or spec.count("/") > 1:
         raise PipelineError(f"model spec {spec!r}: no such model directory")
     return _hub_dir(spec)
+
+
+# Model types whose position ids start after the padding index (fairseq layout): their
+# usable positions are max_position_embeddings - (pad_token_id + 1).
+_OFFSET_POSITIONS = ("roberta", "xlm-roberta", "camembert", "xlm-roberta-xl")
+ST_CONFIG_FILE = "sentence_bert_config.json"
+
+
+def model_max_length(spec: str, *, models_dir: str | Path | None = None) -> tuple[int, str]:
+    """The longest input, in tokens, the model is documented for, and where that came from.
+
+    A sentence-transformers model says so in ``sentence_bert_config.json``
+    (``max_seq_length``; all-MiniLM-L6-v2: 256); otherwise the position-embedding limit of
+    ``config.json`` (``max_position_embeddings``, less the padding offset of the RoBERTa
+    family; multilingual-e5-small: 512), capped by the tokenizer's ``model_max_length`` when
+    that is set. Returns ``(length, source)``, e.g. ``(256, "sentence_bert_config.json
+    max_seq_length")``.
+    """
+    path = resolve_model(spec, models_dir=models_dir)
+    st_config = path / ST_CONFIG_FILE
+    if st_config.is_file():
+        length = _read_json(st_config).get("max_seq_length")
+        if isinstance(length, int) and length > 0:
+            return length, f"{ST_CONFIG_FILE} max_seq_length"
+    config = _read_json(path / "config.json")
+    limit = config.get("max_position_embeddings")
+    if not isinstance(limit, int) or limit <= 0:
+        raise PipelineError(
+            f"{path / 'config.json'}: no max_position_embeddings and no {ST_CONFIG_FILE}; "
+            "give the evaluation lengths as numbers in config key 'evaluation'"
+        )
+    source = "config.json max_position_embeddings"
+    if config.get("model_type") in _OFFSET_POSITIONS:
+        limit -= int(config.get("pad_token_id") or 1) + 1
+        source += " less the padding offset"
+    tok_config = path / "tokenizer_config.json"
+    if tok_config.is_file():
+        tok_max = _read_json(tok_config).get("model_max_length")
+        if isinstance(tok_max, int) and 0 < tok_max < limit:
+            return tok_max, "tokenizer_config.json model_max_length"
+    return limit, source
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise PipelineError(f"{path}: cannot read ({exc})") from exc
 
 
 def load_tokenizer(spec: str, *, models_dir: str | Path | None = None):

@@ -5,8 +5,8 @@ from pathlib import Path
 from otkd.config import validate_config
 from otkd import runs
 from otkd.download import local_name
-from otkd.evaluate.names import model_profile, uses_teacher_index
-from otkd.evaluate.tasks import XQuADFiles, task_files
+from otkd.evaluate.names import length_spec, model_profile, uses_teacher_index
+from otkd.evaluate.tasks import LENGTH_KEYS, XQuADFiles, task_files
 from otkd.languages import (
     XQUAD_LANGS,
     XQUAD_R_LANGS,
@@ -199,14 +199,23 @@ def evaluate_encode_params():
 
 
 def evaluation_params():
-    """FAISS spec, top k and LAReQA candidate options (config.evaluation)."""
+    """FAISS spec, top k and LAReQA candidate text (config.evaluation)."""
     ev = config["evaluation"]
     return {
         "index_spec": ev["index"],
         "top_k": ev["top_k"],
         "lareqa_candidate_text": ev["lareqa_candidate_text"],
-        "lareqa_max_length": ev["lareqa_max_length"],
     }
+
+
+def evaluation_lengths():
+    """Maximum lengths per kind of text, int or "model" (config.evaluation, LENGTH_KEYS)."""
+    return {key: config["evaluation"][key] for key in LENGTH_KEYS.values()}
+
+
+def evaluate_length_spec(wildcards):
+    """The spec whose documented maximum length "model" means for this model."""
+    return length_spec(wildcards.model, config["models"])
 
 
 def xquad_task_files(tasks=TASKS):

@@ -25,6 +25,7 @@ rule index_teacher:
         profile=config["models"]["teacher"],
         encode=evaluate_encode_params(),
         index_spec=config["evaluation"]["index"],
+        lengths=evaluation_lengths(),
         data_dir=xquad_dir_of,
     script:
         "../scripts/index_teacher.py"
@@ -37,6 +38,7 @@ rule evaluate_model:
         runs=directory("results/evaluate/{model}/runs"),
         perquery="results/evaluate/{model}/perquery.tsv",
         metrics="results/evaluate/{model}/metrics.tsv",
+        truncation="results/evaluate/{model}/truncation.tsv",
     log:
         "logs/evaluate/evaluate_model_{model}.log",
     benchmark:
@@ -52,6 +54,8 @@ rule evaluate_model:
         teacher_index=teacher_index_of,
         encode=evaluate_encode_params(),
         evaluation=evaluation_params(),
+        lengths=evaluation_lengths(),
+        length_spec=evaluate_length_spec,
         tasks=evaluate_tasks,
         langs=LANGS,
         data_dir=xquad_dir_of,

@@ -11,4 +11,5 @@ make_tables(
     snakemake.output.comparison,
     snakemake.output.summary,
     config=snakemake.params.config,
+    truncation_paths=snakemake.input.truncation,
 )

@@ -18,6 +18,8 @@ run_evaluate_model(
     teacher_index_dir=snakemake.params.teacher_index,
     tasks=snakemake.params.tasks,
     langs=snakemake.params.langs,
+    lengths=snakemake.params.lengths,
+    length_spec=snakemake.params.length_spec,
     **snakemake.params.encode,
     **snakemake.params.evaluation,
 )

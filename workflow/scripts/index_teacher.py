@@ -15,5 +15,6 @@ run_index_teacher(
     Path(snakemake.output.meta).parent,
     data_dir=snakemake.params.data_dir,
     index_spec=snakemake.params.index_spec,
+    lengths=snakemake.params.lengths,
     **snakemake.params.encode,
 )

@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from otkd.evaluate import (
+    TRUNCATION_COLUMNS,
     CachedEncoder,
+    EvalLengths,
     TeacherIndex,
     XQuADFiles,
     build_index,
@@ -26,6 +28,8 @@ from otkd.evaluate.metrics import read_qrels, read_run
 from otkd.io import PipelineError
 
 ROOT = Path(__file__).resolve().parents[3]
+LENGTHS = EvalLengths(query=64, passage=64, lareqa_query=32, lareqa_candidate=48)
+INDEX_LENGTHS = {"query_max_length": 64, "passage_max_length": 64}
 LANGS = ["de", "ro"]  # ro: no XQuAD-R, so lareqa runs on en and de only
 LAREQA = ["en", "de"]
 N_PARA, N_SENT, Q_PER_PARA = 60, 2, 3
@@ -139,7 +143,9 @@ def _metrics(out_dir) -> dict:
 
 def test_perfect_oracle_scores_one_everywhere_with_teacher_index(tasks, tmp_path):
     files, facts = tasks
-    build_teacher_index(OracleEncoder(facts), files, tmp_path / "index", spec="oracle")
+    build_teacher_index(
+        OracleEncoder(facts), files, tmp_path / "index", spec="oracle", **INDEX_LENGTHS
+    )
     index = TeacherIndex.load(tmp_path / "index")
     assert index.index.ntotal == N_PARA and index.questions.shape == (
         N_PARA * Q_PER_PARA,
@@ -154,6 +160,7 @@ def test_perfect_oracle_scores_one_everywhere_with_teacher_index(tasks, tmp_path
         tasks=["x2en", "en2x", "lareqa"],
         langs=LANGS,
         teacher_index=index,
+        lengths=LENGTHS,
         top_k=20,
     )
     metrics = _metrics(out)
@@ -178,6 +185,7 @@ def test_builder_and_scorer_agree_on_ids(tasks, tmp_path):
         tasks=["x2en", "en2x", "lareqa"],
         langs=LANGS,
         teacher_index=None,
+        lengths=LENGTHS,
         top_k=5,
     )
     for task, lang in task_langs(["x2en", "en2x", "lareqa"], LANGS):
@@ -199,6 +207,7 @@ def test_random_vectors_score_near_chance(tasks, tmp_path):
         tasks=["x2en", "en2x", "lareqa"],
         langs=LANGS,
         teacher_index=None,
+        lengths=LENGTHS,
         top_k=100,
     )
     pq = pd.read_csv(out / "perquery.tsv", sep="\t")
@@ -247,6 +256,7 @@ def test_qrels_pointing_outside_the_collection_fail(tasks, tmp_path):
             tasks=["x2en"],
             langs=["de"],
             teacher_index=None,
+            lengths=LENGTHS,
         )
     assert not (tmp_path / "out" / "metrics.tsv").exists()
     assert not (tmp_path / "out" / "runs").exists()  # no partial output
@@ -293,7 +303,7 @@ def test_real_model_end_to_end(tasks, tmp_path, tiny_bert_dir):
     encoder = Encoder(
         ModelProfile(str(tiny_bert_dir)), batch_size=16, device="cpu", show_progress=False
     )
-    build_teacher_index(encoder, files, tmp_path / "index")
+    build_teacher_index(encoder, files, tmp_path / "index", **INDEX_LENGTHS)
     evaluate_model(
         "teacher",
         encoder,
@@ -302,8 +312,8 @@ def test_real_model_end_to_end(tasks, tmp_path, tiny_bert_dir):
         tasks=["x2en", "lareqa"],
         langs=["de"],
         teacher_index=TeacherIndex.load(tmp_path / "index"),
+        lengths=EvalLengths(query=64, passage=64, lareqa_query=8, lareqa_candidate=16),
         top_k=7,
-        lareqa_max_length=16,
     )
     metrics = pd.read_csv(tmp_path / "teacher" / "metrics.tsv", sep="\t")
     assert list(metrics.columns) == ["task", "lang", "measure", "value", "n_queries"]
@@ -311,6 +321,16 @@ def test_real_model_end_to_end(tasks, tmp_path, tiny_bert_dir):
     assert metrics["value"].between(0, 1).all()
     run = (tmp_path / "teacher" / "runs" / "lareqa" / "en.trec").read_text().splitlines()
     assert len(run) == N_PARA * Q_PER_PARA * 7
+    cut = pd.read_csv(tmp_path / "teacher" / "truncation.tsv", sep="\t", keep_default_na=False)
+    assert list(cut.columns) == TRUNCATION_COLUMNS
+    lareqa = cut[cut["task"] == "lareqa"].set_index(["lang", "role"])["max_length"]
+    assert lareqa[("de", "query")] == 8 and lareqa[("de", "candidate")] == 16
+    assert set(cut.loc[cut["task"] == "lareqa", "encoder"]) == {"model"}
+    # x2en: the English paragraphs come from the teacher index, at its passage length
+    x2en = cut[cut["task"] == "x2en"].set_index(["lang", "role"])
+    assert x2en.loc[("en", "passage"), "encoder"] == "teacher"
+    assert x2en.loc[("en", "passage"), "max_length"] == INDEX_LENGTHS["passage_max_length"]
+    assert x2en.loc[("de", "query"), "encoder"] == "model"
 
 
 REAL = ROOT / "results" / "data" / "xquad"

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from otkd.evaluate.encoding import TRUNCATION_COLUMNS, truncation_stats
 from otkd.io import PipelineError
 from otkd.report import (
     build_comparison,
@@ -61,6 +62,13 @@ def write_fake_evaluations(root: Path) -> None:
         agg = pq.groupby(["task", "lang", "measure"], sort=False)["value"].agg(["mean", "count"])
         agg = agg.reset_index().rename(columns={"mean": "value", "count": "n_queries"})
         agg.to_csv(d / "metrics.tsv", sep="\t", index=False)
+        cut = [
+            {"task": "x2en", "lang": lang, "role": "query", "encoder": "model", **truncation_stats([9, 12, 30], 16)}
+            for lang in LANGS
+        ] + [{"task": "x2en", "lang": "en", "role": "passage", "encoder": "teacher", **truncation_stats([100, 300], 256)}]  # fmt: skip
+        pd.DataFrame(cut, columns=TRUNCATION_COLUMNS).to_csv(
+            d / "truncation.tsv", sep="\t", index=False
+        )
 
 
 def write_fake_training(root: Path) -> None:
@@ -202,6 +210,7 @@ def test_make_tables_files_are_nan_free(fake_results, tmp_path):
         out / "comparison.tsv",
         out / "summary.md",
         config=config,
+        truncation_paths=_paths(fake_results, "truncation.tsv"),
     )
     for name in ("table.tsv", "comparison.tsv"):
         text = (out / name).read_text()
@@ -209,6 +218,20 @@ def test_make_tables_files_are_nan_free(fake_results, tmp_path):
     summary = (out / "summary.md").read_text()
     assert "### x2en, MRR@10" in summary and "### ot − kl" in summary
     assert "min(#relevant, 20)" in summary
+    # every table row says how its task was measured; the 92-token LAReQA is non-official
+    table = pd.read_csv(out / "table.tsv", sep="\t")
+    protocol = table.groupby("task")["protocol"].agg(set)
+    assert protocol["lareqa"] == {
+        "LAReQA non-official: candidates at 92 tokens (questions 96 tokens, candidates 92 "
+        "tokens, sentence_paragraph)"
+    }
+    assert protocol["x2en"] == {"questions model max, paragraphs model max"}
+    assert set(pd.read_csv(out / "comparison.tsv", sep="\t")["protocol"]) <= set().union(*protocol)
+    assert "Protocol of lareqa: LAReQA non-official" in summary
+    # truncation: every model's rows are identical here, so one table lists them together
+    section = summary[summary.index("## Truncation") :]
+    assert section.count("### ") == 1 and "`teacher`" in section
+    assert "| x2en | query | model | 16 | 6 | 2 | 33.3% | de 33% | 26 |" in section
 
 
 def test_bad_metrics_file_names_the_file(tmp_path):

@@ -20,9 +20,15 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "names": ["model_profile", "uses_teacher_index"],
+    "names": ["length_spec", "model_profile", "uses_teacher_index"],
     "tasks": [
+        "LAREQA_OFFICIAL",
         "LAREQA_TEXT_FIELD",
+        "LENGTH_KEYS",
+        "EvalLengths",
+        "lareqa_protocol",
+        "task_protocols",
+        "UNRECORDED_PROTOCOL",
         "XQuADFiles",
         "lareqa_langs",
         "read_docs",
@@ -30,7 +36,7 @@ _EXPORTS = {
         "task_files",
         "task_langs",
     ],
-    "encoding": ["CachedEncoder"],
+    "encoding": ["TRUNCATION_COLUMNS", "CachedEncoder", "truncation_stats"],
     "index": [
         "TeacherIndex",
         "build_index",
@@ -50,7 +56,7 @@ _EXPORTS = {
         "score_run",
     ],
     "pipeline": ["evaluate_model"],
-    "run": ["run_evaluate_model", "run_index_teacher"],
+    "run": ["resolve_lengths", "run_evaluate_model", "run_index_teacher"],
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_MODULE_OF)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import faiss
@@ -18,6 +18,7 @@ import numpy as np
 
 from ..io import PipelineError, atomic_path, load_npy, save_npy, write_json
 from ..languages import ENGLISH
+from .encoding import CachedEncoder
 from .tasks import XQuADFiles, read_docs, read_questions
 
 log = logging.getLogger(__name__)
@@ -79,19 +80,33 @@ def check_qrel_docs(qrels, docids: Sequence[str], *, where: str) -> None:
 
 
 def build_teacher_index(
-    encoder, files: XQuADFiles, out_dir, *, index_spec: str = "Flat", spec: str = ""
+    encoder,
+    files: XQuADFiles,
+    out_dir,
+    *,
+    query_max_length: int,
+    passage_max_length: int,
+    index_spec: str = "Flat",
+    spec: str = "",
 ) -> None:
     """Encode the English side once with the teacher and store it in ``out_dir``.
 
-    Writes ``paragraphs_en.faiss`` (the deployed English paragraph index, role "passage"),
-    ``questions_en.f32.npy`` (English questions, role "query", for ``en2x``) and
-    ``meta.json`` (docids and qids in index/array order, model spec, index spec).
+    Writes ``paragraphs_en.faiss`` (the deployed English paragraph index, role "passage",
+    at ``passage_max_length`` tokens), ``questions_en.f32.npy`` (English questions, role
+    "query", at ``query_max_length``, for ``en2x``) and ``meta.json`` (docids and qids in
+    index/array order, model spec, index spec, the two lengths and what they cut:
+    :func:`otkd.evaluate.encoding.truncation_stats` per role).
     """
     out_dir = Path(out_dir)
+    enc = encoder if isinstance(encoder, CachedEncoder) else CachedEncoder(encoder)
     docids, texts = read_docs(files.paragraphs(ENGLISH))
     qids, questions = read_questions(files.questions(ENGLISH))
-    para = encoder.encode(texts, "passage", desc="teacher en paragraphs")
-    quest = encoder.encode(questions, "query", desc="teacher en questions")
+    para = enc.encode(texts, "passage", max_length=passage_max_length, desc="teacher en paragraphs")
+    quest = enc.encode(questions, "query", max_length=query_max_length, desc="teacher en questions")
+    truncation = {
+        "passage": enc.truncation(texts, "passage", passage_max_length),
+        "query": enc.truncation(questions, "query", query_max_length),
+    }
     index = build_index(para, index_spec)
     with atomic_path(out_dir / INDEX_FILE) as tmp:
         faiss.write_index(index, str(tmp))
@@ -102,6 +117,8 @@ def build_teacher_index(
             "spec": spec,
             "index": index_spec,
             "dim": int(para.shape[1]),
+            "max_length": {"query": query_max_length, "passage": passage_max_length},
+            "truncation": truncation,
             "docids": docids,
             "qids": qids,
         },
@@ -119,6 +136,7 @@ class TeacherIndex:
     docids: list[str]
     qids: list[str]
     questions: np.ndarray
+    truncation: dict = field(default_factory=dict)  # role -> truncation_stats of the teacher
 
     @classmethod
     def load(cls, path) -> TeacherIndex:
@@ -138,4 +156,5 @@ class TeacherIndex:
         )
         if index.ntotal != len(meta["docids"]) or index.d != meta["dim"]:
             raise PipelineError(f"{path / INDEX_FILE}: size/dimension disagree with meta.json")
-        return cls(index, list(meta["docids"]), list(meta["qids"]), questions)
+        truncation = {role: row for role, row in meta.get("truncation", {}).items() if row}
+        return cls(index, list(meta["docids"]), list(meta["qids"]), questions, truncation)

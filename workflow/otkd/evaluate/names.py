@@ -33,3 +33,11 @@ def uses_teacher_index(model: str) -> bool:
     """False only for ``student_init``, evaluated in its own embedding space."""
     parse_model(model)
     return model != "student_init"
+
+
+def length_spec(model: str, models_cfg: dict) -> str:
+    """The spec whose documented maximum length (:func:`otkd.models.model_max_length`) an
+    evaluation length of "model" means: the teacher's for ``teacher``, else the student's
+    initial spec (a trained checkpoint keeps its initial model's positions and tokenizer)."""
+    parse_model(model)
+    return models_cfg["teacher" if model == "teacher" else "student"]["spec"]

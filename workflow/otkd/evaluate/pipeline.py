@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..io import PipelineError, atomic_path, write_df
 from ..languages import ENGLISH
-from .encoding import CachedEncoder
+from .encoding import TRUNCATION_COLUMNS, CachedEncoder
 from .index import (
     TeacherIndex,
     build_index,
@@ -27,7 +27,14 @@ from .index import (
     write_trec_run,
 )
 from .metrics import MEASURES, aggregate, read_qrels, score_run
-from .tasks import LAREQA_TEXT_FIELD, XQuADFiles, read_docs, read_questions, task_langs
+from .tasks import (
+    LAREQA_TEXT_FIELD,
+    EvalLengths,
+    XQuADFiles,
+    read_docs,
+    read_questions,
+    task_langs,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,17 +55,20 @@ def evaluate_model(
     tasks: Sequence[str],
     langs: Sequence[str],
     teacher_index: TeacherIndex | None,
+    lengths: EvalLengths,
     index_spec: str = "Flat",
     top_k: int = 100,
     lareqa_candidate_text: str = "sentence_paragraph",
-    lareqa_max_length: int | None = None,
 ) -> pd.DataFrame:
-    """Evaluate one model on every task and language; write runs, per-query and metrics.
+    """Evaluate one model on every task and language; write runs, per-query, metrics and
+    truncation.
 
     Writes under ``out_dir``: ``runs/{task}/{lang}.trec`` (TREC, top ``top_k``),
-    ``perquery.tsv`` (``task lang qid measure value``) and ``metrics.tsv``
-    (``task lang measure value n_queries``); returns the metrics. ``teacher_index`` is the
-    shared English side (None: the model encodes both sides itself, as ``student_init``).
+    ``perquery.tsv`` (``task lang qid measure value``), ``metrics.tsv``
+    (``task lang measure value n_queries``) and ``truncation.tsv`` (what each maximum length
+    of ``lengths`` cut, per task, language and role; :data:`TRUNCATION_COLUMNS`); returns the
+    metrics. ``teacher_index`` is the shared English side (None: the model encodes both sides
+    itself, as ``student_init``), its own truncation rows marked ``encoder`` = teacher.
     """
     out_dir = Path(out_dir)
     enc = encoder if isinstance(encoder, CachedEncoder) else CachedEncoder(encoder)
@@ -69,7 +79,20 @@ def evaluate_model(
             f"one of {sorted(LAREQA_TEXT_FIELD)}"
         )
     pairs = task_langs(tasks, langs)
-    perquery = []
+    perquery, truncation = [], []
+
+    def cut(task, lang, role, texts, max_length, label=None):
+        row = enc.truncation(texts, role, max_length)
+        if row is not None:
+            kind = label or role
+            truncation.append({"task": task, "lang": lang, "role": kind, "encoder": "model", **row})
+
+    def teacher_cut(task, role):
+        row = teacher_index.truncation.get(role)
+        if row:
+            truncation.append(
+                {"task": task, "lang": ENGLISH, "role": role, "encoder": "teacher", **row}
+            )
 
     def english_questions():
         qids, texts = read_questions(files.questions(ENGLISH))
@@ -80,7 +103,8 @@ def evaluate_model(
                     "meta.json (rebuild the index)"
                 )
             return qids, teacher_index.questions
-        return qids, enc.encode(texts, "query", desc="en questions")
+        cut("en2x", ENGLISH, "query", texts, lengths.query)
+        return qids, enc.encode(texts, "query", max_length=lengths.query, desc="en questions")
 
     english = None  # (index, docids) of the English paragraphs
     lareqa = None  # (index, docids) of the pooled LAReQA candidates
@@ -92,27 +116,55 @@ def evaluate_model(
                     english = (teacher_index.index, teacher_index.docids)
                 elif english is None:
                     docids, ptexts = read_docs(files.paragraphs(ENGLISH))
-                    emb = enc.encode(ptexts, "passage", desc="en paragraphs")
+                    emb = enc.encode(
+                        ptexts, "passage", max_length=lengths.passage, desc="en paragraphs"
+                    )
                     english = (build_index(emb, index_spec), docids)
+                if teacher_index is not None:
+                    teacher_cut(task, "passage")
+                else:
+                    cut(task, ENGLISH, "passage", read_docs(files.paragraphs(ENGLISH))[1],
+                        lengths.passage)  # fmt: skip
                 index, docids = english
                 qids, texts = read_questions(files.questions(lang))
-                queries = enc.encode(texts, "query", desc=f"{lang} questions")
+                cut(task, lang, "query", texts, lengths.query)
+                queries = enc.encode(
+                    texts, "query", max_length=lengths.query, desc=f"{lang} questions"
+                )
             elif task == "en2x":
                 qids, queries = english_questions()
+                if teacher_index is not None:
+                    teacher_cut(task, "query")
                 docids, ptexts = read_docs(files.paragraphs(lang))
-                emb = enc.encode(ptexts, "passage", desc=f"{lang} paragraphs")
+                cut(task, lang, "passage", ptexts, lengths.passage)
+                emb = enc.encode(
+                    ptexts, "passage", max_length=lengths.passage, desc=f"{lang} paragraphs"
+                )
                 index = build_index(emb, index_spec)
             else:  # lareqa
+                field = LAREQA_TEXT_FIELD[lareqa_candidate_text]
                 if lareqa is None:
-                    field = LAREQA_TEXT_FIELD[lareqa_candidate_text]
                     docids, ctexts = read_docs(files.candidates(), field)
                     emb = enc.encode(
-                        ctexts, "passage", max_length=lareqa_max_length, desc="lareqa candidates"
+                        ctexts,
+                        "passage",
+                        max_length=lengths.lareqa_candidate,
+                        desc="lareqa candidates",
                     )
-                    lareqa = (build_index(emb, index_spec), docids)
-                index, docids = lareqa
+                    lareqa = (build_index(emb, index_spec), docids, ctexts)
+                    by_lang = {}
+                    for docid, text in zip(docids, ctexts, strict=True):
+                        by_lang.setdefault(docid.split("_", 1)[0], []).append(text)
+                    for cand_lang, texts in by_lang.items():
+                        cut(
+                            task, cand_lang, "passage", texts, lengths.lareqa_candidate, "candidate"
+                        )
+                index, docids, _ = lareqa
                 qids, texts = read_questions(files.lareqa_questions(lang))
-                queries = enc.encode(texts, "query", desc=f"{lang} lareqa questions")
+                cut(task, lang, "query", texts, lengths.lareqa_query)
+                queries = enc.encode(
+                    texts, "query", max_length=lengths.lareqa_query, desc=f"{lang} lareqa questions"
+                )
             qrels_path = files.qrels(task, lang)
             qrels, run = _search_task(index, docids, qids, queries, qrels_path, top_k, where=where)
             write_trec_run(runs_dir / task / f"{lang}.trec", run, tag=model)
@@ -124,6 +176,8 @@ def evaluate_model(
     metrics = aggregate(pq)
     write_df(out_dir / "perquery.tsv", pq, float_format="%.6g")
     write_df(out_dir / "metrics.tsv", metrics, float_format="%.6g")
+    trunc = pd.DataFrame(truncation, columns=TRUNCATION_COLUMNS).drop_duplicates()
+    write_df(out_dir / "truncation.tsv", trunc, float_format="%.6g")
     log.info(
         "%s: %d texts encoded in %.1f s; evaluation %.1f s",
         model,

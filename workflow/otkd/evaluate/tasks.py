@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..config import section_defaults
 from ..io import PipelineError, read_jsonl
 from ..languages import ENGLISH, XQUAD_R_LANGS
 
@@ -51,6 +52,66 @@ def read_docs(path, text_field: str = "text") -> tuple[list[str], list[str]]:
 
 
 LAREQA_TEXT_FIELD = {"sentence_paragraph": "text", "sentence": "sentence"}
+
+# Config keys of the evaluation lengths (tokens, special tokens and prefix included), by field
+# of EvalLengths; "model" means the model's documented maximum (otkd.models.model_max_length).
+LENGTH_KEYS = {
+    "query": "query_max_length",
+    "passage": "passage_max_length",
+    "lareqa_query": "lareqa_query_max_length",
+    "lareqa_candidate": "lareqa_max_length",
+}
+# XTREME-R's LAReQA setting (google-research/xtreme, scripts/run_eval_lareqa.sh lines 32-33:
+# --max_query_length 96 --max_answer_length 256; the candidate is (sentence + context) with
+# newlines removed, third_party/evaluate_retrieval.py line 573). 92 is only that script's
+# argparse default (third_party/evaluate_retrieval.py lines 427-428), not the run setting.
+LAREQA_OFFICIAL = {"lareqa_query": 96, "lareqa_candidate": 256, "text": "sentence_paragraph"}
+
+
+@dataclass(frozen=True)
+class EvalLengths:
+    """Maximum lengths in tokens at which one model encodes each kind of evaluation text."""
+
+    query: int  # XQuAD questions (x2en, en2x, en2en)
+    passage: int  # XQuAD paragraphs
+    lareqa_query: int  # XQuAD-R questions
+    lareqa_candidate: int  # LAReQA candidates (sentence + paragraph)
+
+    @classmethod
+    def resolve(cls, evaluation: dict, model_max: int, *, model: str = "") -> EvalLengths:
+        """From config ``evaluation`` (an int, or "model" = ``model_max``, per key of
+        :data:`LENGTH_KEYS`). A length above ``model_max`` raises PipelineError naming the key:
+        the model was not built for it."""
+        values = {}
+        for field_name, key in LENGTH_KEYS.items():
+            value = evaluation[key]
+            if value == "model":
+                value = model_max
+            if not isinstance(value, int) or value < 8:
+                raise PipelineError(
+                    f"config key 'evaluation.{key}': {value!r} is not 'model' or >= 8"
+                )
+            if value > model_max:
+                raise PipelineError(
+                    f"config key 'evaluation.{key}': {value} tokens is more than {model or 'the'}"
+                    f" model's documented maximum {model_max}"
+                )
+            values[field_name] = value
+        return cls(**values)
+
+
+def lareqa_protocol(evaluation: dict) -> str:
+    """``official`` when LAReQA runs as XTREME-R's script (:data:`LAREQA_OFFICIAL`), else a
+    label naming every difference, e.g. ``non-official: candidates at 92 tokens``."""
+    evaluation = section_defaults("evaluation", evaluation)
+    diffs = []
+    if evaluation.get("lareqa_candidate_text", "sentence_paragraph") != LAREQA_OFFICIAL["text"]:
+        diffs.append(f"candidate text {evaluation['lareqa_candidate_text']}")
+    for field_name, what in (("lareqa_query", "questions"), ("lareqa_candidate", "candidates")):
+        value = evaluation.get(LENGTH_KEYS[field_name])
+        if value != LAREQA_OFFICIAL[field_name]:
+            diffs.append(f"{what} at {value} tokens")
+    return "official" if not diffs else "non-official: " + ", ".join(diffs)
 
 
 @dataclass
@@ -111,3 +172,31 @@ def task_files(files: XQuADFiles, tasks: Sequence[str], langs: Sequence[str]) ->
         out.append(str(files.candidates()))
         out += [str(files.lareqa_questions(lang)) for lang in lareqa]
     return out
+
+
+def _length(value) -> str:
+    return "model max" if value == "model" else f"{value} tokens"
+
+
+def task_protocols(evaluation: dict) -> dict[str, str]:
+    """A short label per task saying at which lengths its texts were encoded (the ``protocol``
+    column of the report tables), from config ``evaluation`` (missing keys: their defaults)."""
+    evaluation = section_defaults("evaluation", evaluation)
+    xquad = (
+        f"questions {_length(evaluation['query_max_length'])}, "
+        f"paragraphs {_length(evaluation['passage_max_length'])}"
+    )
+    lareqa = (
+        f"LAReQA {lareqa_protocol(evaluation)} (questions "
+        f"{_length(evaluation['lareqa_query_max_length'])}, candidates "
+        f"{_length(evaluation['lareqa_max_length'])}, "
+        f"{evaluation.get('lareqa_candidate_text', 'sentence_paragraph')})"
+    )
+    return {"x2en": xquad, "en2x": xquad, "en2en": xquad, "lareqa": lareqa}
+
+
+# Tables written before the protocol column existed were all made with this protocol.
+UNRECORDED_PROTOCOL = {
+    "xquad": "not recorded: questions and paragraphs cut at 128 tokens",
+    "lareqa": "not recorded: LAReQA non-official (questions 128 tokens, candidates 92 tokens)",
+}

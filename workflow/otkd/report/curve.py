@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..bitext import read_pairs
 from ..evaluate.metrics import MAIN_MEASURE
+from ..evaluate.tasks import task_protocols
 from ..io import PipelineError, atomic_path, write_df
 from .compare import build_comparison, stats_options
 from .tables import (
@@ -21,6 +22,7 @@ from .tables import (
     build_table,
     load_evaluations,
     tasks_in,
+    with_protocol,
 )
 
 CURVE_COLUMNS = ["task", "lang", "group", "metric", "budget", "arm", "mean", "sd", "n_seeds"]
@@ -161,12 +163,14 @@ def make_learning_curve(
     langs, groups = list(config["languages"]), dict(config.get("groups", {}))
     metrics = only_tasks(load_evaluations(metrics_paths, ["task", "lang", "measure", "value"]))
     pool = read_pairs(pool_path)["lang"].value_counts().to_dict()
-    curve = build_learning_curve(metrics, points, pool, langs, groups)
+    protocols = task_protocols(config.get("evaluation", {}))
+    curve = with_protocol(build_learning_curve(metrics, points, pool, langs, groups), protocols)
     if comparison_out is not None:
         perquery = only_tasks(load_evaluations(perquery_paths, PERQUERY_COLUMNS))
         comparison = build_curve_comparison(
             perquery, points, langs, groups, **stats_options(config)
         )
+        comparison = with_protocol(comparison, protocols)
         write_df(comparison_out, comparison, float_format="%.6g")
     write_df(table_out, curve, float_format="%.6g")
     plot_learning_curve(curve, figure_out)

@@ -11,9 +11,20 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..evaluate.encoding import TRUNCATION_COLUMNS
+from ..evaluate.tasks import task_protocols
 from ..io import write_df, write_text
 from .compare import build_comparison, stats_options
-from .tables import AGG_LANG, PERQUERY_COLUMNS, build_table, load_evaluations, tasks_in
+from .tables import (
+    AGG_LANG,
+    PERQUERY_COLUMNS,
+    build_table,
+    load_evaluations,
+    protocol_of,
+    read_tsv,
+    tasks_in,
+    with_protocol,
+)
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -43,15 +54,20 @@ def col_label(lang: str, group: str) -> str:
 
 
 def summary_markdown(
-    table: pd.DataFrame, comparison: pd.DataFrame, notes: Sequence[str] = ()
+    table: pd.DataFrame,
+    comparison: pd.DataFrame,
+    notes: Sequence[str] = (),
+    truncation: pd.DataFrame | None = None,
 ) -> str:
-    """``summary.md``: one table per task and metric (arms x languages, mean ± sd over seeds),
-    then the comparisons against KL, then ``notes`` (protocol facts)."""
+    """``summary.md``: ``notes`` (protocol facts), one table per task and metric (arms x
+    languages, mean ± sd over seeds, headed by the task's protocol label), the comparisons
+    against KL, then what the maximum lengths cut (:func:`truncation_markdown`)."""
     out = ["# Results: OT vs KL distillation, zero-shot cross-lingual retrieval on XQuAD", ""]
     out += [f"- {n}" for n in notes] + [""]
     out += ["## Scores (mean ± sd over seeds; baselines are single runs)", ""]
     for task in tasks_in(table):
         sub = table[table["task"] == task]
+        out += [f"Protocol of {task}: {protocol_of(table, task)}.", ""]
         for metric in dict.fromkeys(sub["metric"]):
             part = sub[sub["metric"] == metric]
             cols = list(dict.fromkeys(zip(part["lang"], part["group"], strict=True)))
@@ -108,7 +124,52 @@ def summary_markdown(
             for r in sub.itertuples()
         ]
         out += [markdown_table(header, rows), "", "`*`: corrected p < 0.05.", ""]
+    if truncation is not None:
+        out += truncation_markdown(truncation)
     return "\n".join(out)
+
+
+def truncation_markdown(truncation: pd.DataFrame) -> list[str]:
+    """What each maximum length cut, per model, task and role, summarised over languages.
+
+    ``truncation``: concatenated ``truncation.tsv`` rows with ``model``. Models whose rows are
+    identical (every trained student shares the initial student's tokenizer and lengths) are
+    listed together.
+    """
+    out = ["## Truncation (texts longer than the maximum length, cut)", ""]
+    if truncation.empty:
+        return out + ["No truncation files.", ""]
+    keys = ["task", "role", "encoder", "max_length"]
+    parts = []
+    for model, sub in truncation.groupby("model", sort=False):
+        rows = []
+        for key, g in sub.groupby(keys, sort=False):
+            worst = g.sort_values("share_truncated", ascending=False).iloc[0]
+            rows.append(
+                (
+                    *key,
+                    int(g["n_texts"].sum()),
+                    int(g["n_truncated"].sum()),
+                    f"{worst['lang']} {worst['share_truncated']:.0%}",
+                    float(g["p90_tokens"].max()),
+                )
+            )
+        parts.append((model, tuple(rows)))
+    grouped: dict[tuple, list[str]] = {}
+    for model, rows in parts:
+        grouped.setdefault(rows, []).append(model)
+    header = ["task", "role", "encoded by", "max length", "texts", "cut", "share cut",
+              "most cut (lang)", "max p90 tokens"]  # fmt: skip
+    for rows, models in grouped.items():
+        names = ", ".join(f"`{m}`" for m in models[:4]) + (
+            f" and {len(models) - 4} more" if len(models) > 4 else ""
+        )
+        table_rows = [
+            [task, role, enc, str(ml), str(n), str(c), f"{c / n:.1%}", worst, f"{p90:.0f}"]
+            for task, role, enc, ml, n, c, worst, p90 in rows
+        ]
+        out += [f"### {names}", "", markdown_table(header, table_rows), ""]
+    return out
 
 
 def summary_notes(config: Mapping) -> list[str]:
@@ -116,18 +177,26 @@ def summary_notes(config: Mapping) -> list[str]:
     ev = config.get("evaluation", {})
     st = config.get("stats", {})
     text = ev.get("lareqa_candidate_text", "sentence_paragraph")
+    protocols = {t: p for t, p in task_protocols(ev).items() if t in ev.get("tasks", [t])}
     return [
         "x2en: questions in X (model) vs the 240 English paragraphs (teacher index); en2x: "
         "English questions (teacher) vs paragraphs in X (model); en2en: English questions "
         "(model) vs the teacher index, the sanity row; student_init encodes both sides itself.",
+        "Lengths (tokens, prefix and special tokens included; 'model max' = the model's "
+        "documented maximum: all-MiniLM-L6-v2 256 from its sentence-transformers config, "
+        "multilingual-e5-small 512 from its position limit): "
+        + "; ".join(f"{task}: {label}" for task, label in protocols.items())
+        + ". What they cut: the Truncation section below.",
         f"lareqa: candidate text `{text}` "
         + (
             "(official: sentence + paragraph)"
             if text == "sentence_paragraph"
             else "(diagnostic: sentence only)"
         )
-        + f", max length {ev.get('lareqa_max_length')}; AP@20 uses the LAReQA denominator "
-        "min(#relevant, 20), equal to trec_eval's #relevant here (11 relevant per question).",
+        + "; XTREME-R's setting is questions at 96 and candidates at 256 tokens "
+        "(google-research/xtreme scripts/run_eval_lareqa.sh lines 32-33); AP@20 uses the "
+        "LAReQA denominator min(#relevant, 20), equal to trec_eval's #relevant here (11 "
+        "relevant per question).",
         "Group means (low = lower_resource, high = higher_resource, all = every target language, "
         "English excluded) are taken per seed, then averaged over seeds.",
         f"Comparisons: bootstrap over questions ({st.get('n_resamples', 10000)} resamples, BCa "
@@ -135,6 +204,16 @@ def summary_notes(config: Mapping) -> list[str]:
         f"{st.get('correction', 'holm')} correction within each arm-vs-KL family; "
         "d_z = mean difference / sd of differences.",
     ]
+
+
+def read_truncation(paths: Sequence[str | Path]) -> pd.DataFrame:
+    """Concatenated ``truncation.tsv`` files with ``model`` (the directory name)."""
+    frames = [
+        read_tsv(path, TRUNCATION_COLUMNS).assign(model=Path(path).parent.name) for path in paths
+    ]
+    if not frames:
+        return pd.DataFrame(columns=[*TRUNCATION_COLUMNS, "model"])
+    return pd.concat(frames, ignore_index=True).astype({"lang": str})
 
 
 def make_tables(
@@ -145,14 +224,21 @@ def make_tables(
     out_summary,
     *,
     config: Mapping,
+    truncation_paths: Sequence[str | Path] = (),
 ) -> None:
-    """Rule ``build_tables``: write ``table.tsv``, ``comparison.tsv`` and ``summary.md``."""
+    """Rule ``build_tables``: write ``table.tsv``, ``comparison.tsv`` (each with the task's
+    ``protocol`` label) and ``summary.md`` (with the truncation of ``truncation_paths``)."""
     langs = list(config["languages"])
     groups = dict(config["groups"])
+    protocols = task_protocols(config.get("evaluation", {}))
     metrics = load_evaluations(metrics_paths, ["task", "lang", "measure", "value", "n_queries"])
-    table = build_table(metrics, langs, groups)
+    table = with_protocol(build_table(metrics, langs, groups), protocols)
     perquery = load_evaluations(perquery_paths, PERQUERY_COLUMNS)
-    comparison = build_comparison(perquery, langs, groups, **stats_options(config))
+    comparison = with_protocol(
+        build_comparison(perquery, langs, groups, **stats_options(config)), protocols
+    )
+    truncation = read_truncation(truncation_paths)
     write_df(out_table, table, float_format="%.6g")
     write_df(out_comparison, comparison, float_format="%.6g")
-    write_text(out_summary, summary_markdown(table, comparison, summary_notes(config)) + "\n")
+    summary = summary_markdown(table, comparison, summary_notes(config), truncation)
+    write_text(out_summary, summary + "\n")

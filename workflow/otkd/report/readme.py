@@ -18,7 +18,7 @@ from ..evaluate.metrics import MAIN_MEASURE
 from ..io import PipelineError, write_text
 from .markdown import col_label, fmt_p, markdown_table
 from .runtime import TOTAL
-from .tables import AGG_LANG, tasks_in
+from .tables import AGG_LANG, protocol_of, tasks_in
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 METRIC_NAME = {"AP@20": "mAP@20", "RR@10": "MRR@10"}
@@ -54,7 +54,11 @@ def scores_block(table: pd.DataFrame) -> list[str]:
                     for c in cols
                 ]
             )
-        out += [f"**{task}, {METRIC_NAME.get(metric, metric)}** (mean ± sd over seeds)", ""]
+        out += [
+            f"**{task}, {METRIC_NAME.get(metric, metric)}** (mean ± sd over seeds; protocol: "
+            f"{protocol_of(table, task)})",
+            "",
+        ]
         out += [markdown_table(["arm", *(col_label(*c) for c in cols)], rows), ""]
     return out
 
@@ -113,7 +117,9 @@ def curve_block(curve: pd.DataFrame) -> list[str]:
     ]
     seeds = sorted(set(curve["n_seeds"]))
     return [
-        f"**Learning curve** (group means; seeds per point: {', '.join(map(str, seeds))})",
+        f"**Learning curve** (group means; seeds per point: {', '.join(map(str, seeds))}; "
+        + "; ".join(f"{t}: {protocol_of(curve, t)}" for t in tasks)
+        + ")",
         "",
         markdown_table(header, rows),
         "",

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..evaluate.metrics import MEASURES
+from ..evaluate.tasks import UNRECORDED_PROTOCOL
 from ..io import PipelineError
 from ..languages import ENGLISH
 from ..runs import model_arm_seed
@@ -133,3 +134,19 @@ def build_table(
     row_rank = out.groupby(["task", "lang", "group"], sort=False)["_r"].transform("min")
     out = out.assign(_row=row_rank).sort_values(["_row", "_m", "_a"], kind="stable")
     return out[TABLE_COLUMNS].reset_index(drop=True)
+
+
+def with_protocol(df: pd.DataFrame, protocols: Mapping[str, str]) -> pd.DataFrame:
+    """``df`` with a last column ``protocol``: the label of each row's task
+    (:func:`otkd.evaluate.tasks.task_protocols`), so every table says how it was measured."""
+    return df.assign(protocol=df["task"].map(dict(protocols)).fillna(""))
+
+
+def protocol_of(df: pd.DataFrame, task: str) -> str:
+    """The protocol label of ``task``'s rows; tables written before the column existed were
+    all made at the old lengths (:data:`otkd.evaluate.tasks.UNRECORDED_PROTOCOL`)."""
+    if "protocol" in df.columns:
+        labels = [p for p in dict.fromkeys(df.loc[df["task"] == task, "protocol"]) if p]
+        if labels:
+            return "; ".join(labels)
+    return UNRECORDED_PROTOCOL["lareqa" if task == "lareqa" else "xquad"]
