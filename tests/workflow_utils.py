@@ -131,7 +131,7 @@ def run_snakemake(
     """
     targets = [targets] if isinstance(targets, str) else list(targets)
     cmd = snakemake_command(workdir, config, *extra_args, *targets)
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=workdir)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=1800, cwd=workdir)
 
 
 # --- tiny XQuAD / XQuAD-R fixtures -------------------------------------------------------
