@@ -244,7 +244,9 @@ def test_export_model_links_the_checkpoint_and_adds_the_xquad_scores(tmp_path, t
     )
     metrics_path = tmp_path / "metrics.tsv"
     metrics.to_csv(metrics_path, sep="\t", index=False)
+    (model_dir / ".snakemake_timestamp").touch()  # Snakemake's, after the training job
     out = export_model(model_dir, metrics_path, tmp_path / "export" / "ot_seed3")
+    assert not (out / ".snakemake_timestamp").exists()  # its own, never the checkpoint's
     weights = out / "model.safetensors"
     assert weights.stat().st_ino == (model_dir / "model.safetensors").stat().st_ino
     assert (out / "2_Dense" / "model.safetensors").is_file()

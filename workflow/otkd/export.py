@@ -572,7 +572,7 @@ def _link_or_copy(src: Path, dst: Path) -> None:
 
 def export_model(model_dir: str | Path, metrics_path: str | Path, out_dir: str | Path) -> Path:
     """Rule ``export_model``: ``out_dir`` = the checkpoint's files hard-linked (copied where
-    links fail) plus a model card that also holds the model's XQuAD scores, and fresh
+    links fail; hidden files such as ``.snakemake_timestamp`` left out) plus a model card that also holds the model's XQuAD scores, and fresh
     ``checksums.json``; one atomic directory. The checkpoint itself is left alone."""
     from .models import CHECKSUMS_FILE, write_checksums
 
@@ -581,8 +581,12 @@ def export_model(model_dir: str | Path, metrics_path: str | Path, out_dir: str |
     info["xquad"] = read_xquad_scores(metrics_path)
     with atomic_path(out_dir, is_dir=True) as tmp:
         for file in sorted(model_dir.rglob("*")):
-            if file.is_file() and file.name not in (CARD_FILE, CHECKSUMS_FILE):
-                _link_or_copy(file, tmp / file.relative_to(model_dir))
+            rel = file.relative_to(model_dir)
+            # not Snakemake's .snakemake_timestamp: a shared inode would tie the two
+            # directories' timestamps (touching the export's would "update" the checkpoint)
+            hidden = any(part.startswith(".") for part in rel.parts)
+            if file.is_file() and not hidden and file.name not in (CARD_FILE, CHECKSUMS_FILE):
+                _link_or_copy(file, tmp / rel)
         write_model_card(tmp, info)
         write_checksums(tmp)
     log.info("%s: exported %s with %d XQuAD scores", out_dir, model_dir, len(info["xquad"]))
