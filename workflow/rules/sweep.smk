@@ -11,11 +11,13 @@ wildcard_constraints:
 # run on the submit host under a cluster executor (profiles/slurm)
 localrules:
     sweep_table,
+    sweep_figure,
 
 
 rule sweep:
     input:
         "results/sweep/sweep.tsv",
+        "results/sweep/sweep.png",
 
 
 rule sweep_table:
@@ -31,6 +33,21 @@ rule sweep_table:
         runs=sweep_runs,
     script:
         "../scripts/sweep_table.py"
+
+
+rule sweep_figure:
+    input:
+        "results/sweep/sweep.tsv",
+    output:
+        report(
+            "results/sweep/sweep.png", caption="../report/sweep.rst", category="Sweep"
+        ),
+    log:
+        "logs/sweep/sweep_figure.log",
+    conda:
+        "../../envs/pipeline.yaml"
+    script:
+        "../scripts/sweep_figure.py"
 
 
 rule sweep_run:

@@ -47,5 +47,7 @@ rule train_model:
         settings=train_settings,
         student=config["models"]["student"],
         projection=PROJECTION,
+        card=train_card,
+        eval_lengths=evaluation_lengths(),
     script:
         "../scripts/train_model.py"

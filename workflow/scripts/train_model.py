@@ -19,4 +19,6 @@ train(
     model_dir=snakemake.output.get("model"),
     projection=snakemake.params.projection,
     projection_init=snakemake.input.get("projection"),
+    card=snakemake.params.get("card"),
+    eval_lengths=snakemake.params.get("eval_lengths"),
 )

@@ -26,6 +26,7 @@ from otkd.report import (
     split_rule_name,
     summary_markdown,
 )
+from otkd.report.tables import TABLE_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[3]
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
@@ -277,9 +278,63 @@ def test_figures(fake_results, tmp_path):
         "scores_lareqa.png",
         "ot_minus_kl.png",
         "training_curves.png",
+        "gain_vs_init.png",
     ]
     for name in names:
         assert (out / "figures" / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_gains_over_the_untrained_student(tmp_path):
+    from otkd.report.figures import init_gains, plot_gain_vs_init
+
+    rows = []
+    for arm, scores in {
+        "teacher": {"de": 0.9, "th": 0.9},
+        "student_init": {"de": 0.6, "th": 0.2},
+        "kl": {"de": 0.65, "th": 0.4},
+        "ot": {"de": 0.62, "th": 0.5},
+    }.items():
+        for lang, value in scores.items():
+            rows.append(["x2en", lang, "g", arm, "nDCG@10", value, 0.0, 2, 1])
+            rows.append(["x2en", lang, "g", arm, "R@1", value / 2, 0.0, 2, 1])
+        rows.append(["x2en", "mean", "all", arm, "nDCG@10", 0.5, 0.0, 2, 2])
+    table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
+    gains = init_gains(table)
+    got = {(r.arm, r.lang): round(r.gain, 6) for r in gains.itertuples()}
+    assert got == {("kl", "de"): 0.05, ("kl", "th"): 0.2, ("ot", "de"): 0.02, ("ot", "th"): 0.3}
+    assert set(gains["metric"]) == {"nDCG@10"}  # the main measure of x2en only
+    fits = plot_gain_vs_init(gains, tmp_path / "gain.png")
+    assert (tmp_path / "gain.png").read_bytes()[:4] == b"\x89PNG"
+    slope = fits.set_index("arm")["slope"]
+    assert slope["kl"] == pytest.approx((0.05 - 0.2) / (0.6 - 0.2))
+    assert slope["ot"] == pytest.approx((0.02 - 0.3) / (0.6 - 0.2))
+
+
+def test_smoothed_loss_and_sweep_figure(tmp_path):
+    from otkd.report.figures import make_sweep_figure, smooth_loss
+
+    loss = pd.Series([4.0, np.nan] + [1.0, 3.0] * 49)  # noisy around 2, one skipped step
+    smooth = smooth_loss(loss)
+    assert smooth.iloc[0] == 4.0 and not smooth.isna().any()
+    assert smooth.iloc[-50:].mean() == pytest.approx(2.0, abs=0.05)
+    assert smooth.iloc[-50:].std() < 0.3 * loss.iloc[-50:].std()  # span 5: amplitude 0.2
+    sweep = pd.DataFrame(
+        {
+            "arm": ["kl", "kl", "ot", "ot", "ot"],
+            "param": ["temperature", "temperature", "eps", "eps", "eps"],
+            "value": [0.05, 0.1, 0.01, 0.05, 0.2],
+            "best_dev_accuracy": [0.5, 0.6, 0.4, 0.7, 0.6],
+            "best_step": [10, 10, 10, 20, 10],
+            "selected": [False, True, False, True, False],
+        }
+    )
+    sweep.to_csv(tmp_path / "sweep.tsv", sep="\t", index=False)
+    make_sweep_figure(tmp_path / "sweep.tsv", tmp_path / "out" / "sweep.png")
+    assert (tmp_path / "out" / "sweep.png").read_bytes()[:4] == b"\x89PNG"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["sweep.png"]
+    sweep.iloc[:0].to_csv(tmp_path / "empty.tsv", sep="\t", index=False)
+    with pytest.raises(PipelineError, match="no sweep runs"):
+        make_sweep_figure(tmp_path / "empty.tsv", tmp_path / "out" / "x.png")
 
 
 SNAKEFILE = """\
@@ -320,6 +375,7 @@ def test_report_rules_and_html_report_with_snakemake(fake_results):
     assert set(runtime["stage"]) == {"data", "evaluate", "report", "TOTAL"}
     pngs = sorted(p.name for p in (results / "figures").glob("*.png"))
     assert pngs == [
+        "gain_vs_init.png",
         "ot_minus_kl.png",
         "scores_lareqa.png",
         "scores_x2en.png",

@@ -488,3 +488,71 @@ def test_pairs_per_language_trains_on_exactly_that_prefix(data, tmp_path):
     assert np.allclose(full_log["loss"], small_log["loss"], rtol=1e-5, atol=1e-6)
     _, other = run(data, tmp_path / "c", arm="ot", steps=6, eval_every=6)
     assert not np.allclose(full_log["loss"], other["loss"], rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------ the checkpoint as a sentence-transformers model
+
+EVAL_LENGTHS = {
+    "query_max_length": 32,
+    "passage_max_length": 48,
+    "lareqa_query_max_length": 16,
+    "lareqa_max_length": "model",
+}
+
+
+def test_checkpoint_is_a_sentence_transformers_model_with_a_card(data, tmp_path, wide_student):
+    """save_checkpoint writes the module chain (with the map as Dense), the prompts, the
+    evaluation passage length and a card: SentenceTransformer reproduces the Encoder."""
+    from huggingface_hub import ModelCard
+    from otkd.export import cosine_floor
+    from sentence_transformers import SentenceTransformer
+
+    out = tmp_path / "run"
+    student = {**STUDENT, "passage_prefix": "passage: ", "spec": str(wide_student)}
+    card = {"experiment": "main", "teacher": "tiny-teacher", "bitext": {"dev_source": "flores"}}
+    summary = train(
+        "ot", 2, {**SETTINGS, "steps": 10, "eval_every": 5}, student, data["train"], data["dev"],
+        train_log=out / "train_log.tsv", dev_curve=out / "dev_curve.tsv", model_dir=out / "model",
+        projection=True, device="cpu", card=card, eval_lengths=EVAL_LENGTHS,
+    )  # fmt: skip
+    model_dir = out / "model"
+    assert [m["path"] for m in json_file(model_dir / "modules.json")] == [
+        "", "1_Pooling", "2_Dense", "3_Normalize",
+    ]  # fmt: skip
+    checksums = json_file(model_dir / "checksums.json")
+    assert {"modules.json", "README.md", "2_Dense/model.safetensors"} <= set(checksums)
+    otkd.models.verify_checksums(model_dir)  # written last: covers the export's files
+    st = SentenceTransformer(str(model_dir), device="cpu")
+    assert st.max_seq_length == 48  # evaluation.passage_max_length, not the profile's 64
+    texts = ["the man is eating bread", "der hund isst brot", "el gato come pan", "hello world"]
+    profile = ModelProfile.from_config({**student, "spec": str(model_dir)})
+    enc = Encoder(profile, device="cpu", show_progress=False)
+    for role in ("query", "passage"):
+        ours = enc.encode(texts, role)
+        theirs = st.encode(texts, prompt_name=role, convert_to_numpy=True)
+        assert ours.shape == theirs.shape == (4, 32)
+        assert cosine_floor(ours, theirs) >= 0.99999, role
+    card_data = ModelCard.load(model_dir / "README.md").data
+    assert (card_data.otkd["arm"], card_data.otkd["seed"]) == ("ot", 2)
+    assert card_data.otkd["experiment"] == "main" and card_data.otkd["teacher"] == "tiny-teacher"
+    assert card_data.otkd["best_step"] == summary["best_step"]
+    assert card_data.otkd["hyperparameters"]["ot.eps"] == SETTINGS["ot"]["eps"]
+    assert card_data.otkd["bitext"] == {"dev_source": "flores", "pairs": 48}
+    assert card_data.language == ["en", "de", "es"]
+
+
+def test_passage_length_resolves_model_against_the_initial_student(data):
+    from otkd.train.loop import passage_length
+
+    assert passage_length(None, str(data["student"])) is None
+    assert passage_length(EVAL_LENGTHS, str(data["student"])) == 48
+    lengths = {**EVAL_LENGTHS, "passage_max_length": "model"}
+    assert passage_length(lengths, str(data["student"])) == 64  # tiny BERT: 64 positions
+    with pytest.raises(PipelineError, match="evaluation.passage_max_length"):
+        passage_length({**EVAL_LENGTHS, "passage_max_length": 65}, str(data["student"]))
+
+
+def json_file(path):
+    import json
+
+    return json.loads(Path(path).read_text())

@@ -16,6 +16,7 @@ import pandas as pd
 from ..config import section_defaults
 from ..io import PipelineError, read_jsonl
 from ..languages import ENGLISH, XQUAD_R_LANGS
+from ..model_profile import LENGTH_KEYS, EvalLengths  # noqa: F401 (re-exported)
 
 
 def read_questions(path) -> tuple[list[str], list[str]]:
@@ -53,51 +54,11 @@ def read_docs(path, text_field: str = "text") -> tuple[list[str], list[str]]:
 
 LAREQA_TEXT_FIELD = {"sentence_paragraph": "text", "sentence": "sentence"}
 
-# Config keys of the evaluation lengths (tokens, special tokens and prefix included), by field
-# of EvalLengths; "model" means the model's documented maximum (otkd.models.model_max_length).
-LENGTH_KEYS = {
-    "query": "query_max_length",
-    "passage": "passage_max_length",
-    "lareqa_query": "lareqa_query_max_length",
-    "lareqa_candidate": "lareqa_max_length",
-}
 # XTREME-R's LAReQA setting (google-research/xtreme, scripts/run_eval_lareqa.sh lines 32-33:
 # --max_query_length 96 --max_answer_length 256; the candidate is (sentence + context) with
 # newlines removed, third_party/evaluate_retrieval.py line 573). 92 is only that script's
 # argparse default (third_party/evaluate_retrieval.py lines 427-428), not the run setting.
 LAREQA_OFFICIAL = {"lareqa_query": 96, "lareqa_candidate": 256, "text": "sentence_paragraph"}
-
-
-@dataclass(frozen=True)
-class EvalLengths:
-    """Maximum lengths in tokens at which one model encodes each kind of evaluation text."""
-
-    query: int  # XQuAD questions (x2en, en2x, en2en)
-    passage: int  # XQuAD paragraphs
-    lareqa_query: int  # XQuAD-R questions
-    lareqa_candidate: int  # LAReQA candidates (sentence + paragraph)
-
-    @classmethod
-    def resolve(cls, evaluation: dict, model_max: int, *, model: str = "") -> EvalLengths:
-        """From config ``evaluation`` (an int, or "model" = ``model_max``, per key of
-        :data:`LENGTH_KEYS`). A length above ``model_max`` raises PipelineError naming the key:
-        the model was not built for it."""
-        values = {}
-        for field_name, key in LENGTH_KEYS.items():
-            value = evaluation[key]
-            if value == "model":
-                value = model_max
-            if not isinstance(value, int) or value < 8:
-                raise PipelineError(
-                    f"config key 'evaluation.{key}': {value!r} is not 'model' or >= 8"
-                )
-            if value > model_max:
-                raise PipelineError(
-                    f"config key 'evaluation.{key}': {value} tokens is more than {model or 'the'}"
-                    f" model's documented maximum {model_max}"
-                )
-            values[field_name] = value
-        return cls(**values)
 
 
 def lareqa_protocol(evaluation: dict) -> str:

@@ -1,6 +1,7 @@
-"""``results/figures/``: scores per task, arm minus KL with CIs, training curves
-(file names: ``docs/ARCHITECTURE.md``, report). :func:`make_figures` is rule
-``plot_figures``.
+"""``results/figures/``: scores per task, arm minus KL with CIs, training curves, gain over
+the untrained student against its score (file names: ``docs/ARCHITECTURE.md``, report).
+:func:`make_figures` is rule ``plot_figures``; :func:`make_sweep_figure` is rule
+``sweep_figure``.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ import pandas as pd
 from ..evaluate.metrics import MAIN_MEASURE
 from ..io import PipelineError, atomic_path
 from .markdown import col_label
-from .tables import COMPARISON_COLUMNS, TABLE_COLUMNS, read_tsv, tasks_in
+from .tables import AGG_LANG, COMPARISON_COLUMNS, TABLE_COLUMNS, read_tsv, tasks_in
 
 log = logging.getLogger(__name__)
 
 TRAIN_LOG_COLUMNS = ["step", "loss"]
+SWEEP_COLUMNS = ["arm", "param", "value", "best_dev_accuracy", "best_step", "selected"]
+INIT = "student_init"
+GAIN_COLUMNS = ["task", "lang", "arm", "metric", "init", "score", "gain"]
 DEV_CURVE_COLUMNS = ["step", "lang", "accuracy"]
 
 
@@ -59,7 +63,8 @@ def plot_difference(comparison: pd.DataFrame, arm: str, path) -> None:
 
     sub = comparison[comparison["arm"] == arm]
     tasks = tasks_in(sub)
-    fig, axes = plt.subplots(len(tasks), 1, figsize=(8, 2.6 * len(tasks)), squeeze=False)
+    width = max(8.0, 0.45 * sub.groupby("task").size().max())  # room for every label
+    fig, axes = plt.subplots(len(tasks), 1, figsize=(width, 3.2 * len(tasks)), squeeze=False)
     for ax, task in zip(axes[:, 0], tasks, strict=True):
         t = sub[sub["task"] == task].reset_index(drop=True)
         x = np.arange(len(t))
@@ -72,8 +77,13 @@ def plot_difference(comparison: pd.DataFrame, arm: str, path) -> None:
         )
         ax.axhline(0, color="black", linewidth=0.8)
         ax.set_xticks(
-            x, [col_label(lang, g) for lang, g in zip(t["lang"], t["group"], strict=True)]
+            x,
+            [col_label(lang, g) for lang, g in zip(t["lang"], t["group"], strict=True)],
+            rotation=45,
+            ha="right",
+            rotation_mode="anchor",
         )
+        ax.set_xlim(-0.6, len(t) - 0.4)
         ax.set_ylabel(f"Δ {t['metric'].iloc[0]}")
         ax.set_title(f"{task}: {arm} − {t['reference'].iloc[0]} (95% bootstrap CI)")
     axes[0, 0].legend(fontsize="small")
@@ -96,6 +106,13 @@ def load_training_logs(run_dirs: Sequence[str | Path]) -> tuple[pd.DataFrame, pd
     return pd.concat(logs, ignore_index=True), pd.concat(devs, ignore_index=True)
 
 
+def smooth_loss(loss: pd.Series, share: float = 0.05) -> pd.Series:
+    """Exponentially weighted mean of a loss series (span: ``share`` of its steps, at least
+    5), skipping NaN steps (skipped batches)."""
+    span = max(5, round(share * len(loss)))
+    return loss.astype(float).ewm(span=span, ignore_na=True).mean()
+
+
 def plot_training(train_log: pd.DataFrame, dev_curve: pd.DataFrame, path) -> None:
     """One training-loss panel per arm (losses of different arms are on different scales),
     one thin line per seed, then mean dev accuracy over languages against step for all arms."""
@@ -108,10 +125,13 @@ def plot_training(train_log: pd.DataFrame, dev_curve: pd.DataFrame, path) -> Non
         runs = train_log[train_log["arm"] == arm]
         for j, (seed, run) in enumerate(runs.groupby("seed")):
             style = ["-", "--", ":", "-."][j % 4]
-            ax.plot(run["step"], run["loss"], f"C{i}", ls=style, lw=0.9, label=f"seed {seed}")
+            ax.plot(run["step"], run["loss"], f"C{i}", ls=style, lw=0.5, alpha=0.25)
+            ax.plot(run["step"], smooth_loss(run["loss"]), f"C{i}", ls=style, lw=1.2,
+                    label=f"seed {seed}")  # fmt: skip
         if (runs["loss"] > 0).all():
             ax.set_yscale("log")
-        ax.set(xlabel="step", ylabel="training loss", title=f"{arm}: training loss")
+        ax.set(xlabel="step", ylabel="training loss (EWM-smoothed; faint: raw)",
+               title=f"{arm}: training loss")  # fmt: skip
         ax.legend(fontsize="x-small")
         dev = dev_curve[dev_curve["arm"] == arm]
         for j, (_, run) in enumerate(dev.groupby("seed")):
@@ -127,9 +147,101 @@ def plot_training(train_log: pd.DataFrame, dev_curve: pd.DataFrame, path) -> Non
     plt.close(fig)
 
 
+def init_gains(table: pd.DataFrame) -> pd.DataFrame:
+    """Per language (no English, no group means) and trained arm: the arm's mean over seeds
+    minus ``student_init`` on the task's main measure (columns :data:`GAIN_COLUMNS`)."""
+    rows = table[
+        (table["lang"] != AGG_LANG)
+        & (table["lang"] != "en")
+        & (table["metric"] == table["task"].map(MAIN_MEASURE))
+    ]
+    init = rows[rows["arm"] == INIT].set_index(["task", "lang"])["mean"].rename("init")
+    arms = rows[~rows["arm"].isin([INIT, "teacher"])]
+    out = arms.join(init, on=["task", "lang"], how="inner").rename(columns={"mean": "score"})
+    out["gain"] = out["score"] - out["init"]
+    return out[GAIN_COLUMNS].reset_index(drop=True)
+
+
+def plot_gain_vs_init(gains: pd.DataFrame, path) -> pd.DataFrame:
+    """One panel per task: gain over ``student_init`` against ``student_init``'s score, one
+    marker and colour per arm, a least-squares line per arm (:func:`scipy.stats.linregress`);
+    returns the fits (``task arm slope intercept r p n``)."""
+    import matplotlib.pyplot as plt
+    from scipy import stats
+
+    tasks = tasks_in(gains)
+    arms = list(dict.fromkeys(gains["arm"]))
+    markers = "osD^vP*X"
+    fig, axes = plt.subplots(1, len(tasks), figsize=(4.6 * len(tasks), 4), squeeze=False)
+    fits = []
+    for ax, task in zip(axes[0], tasks, strict=True):
+        sub = gains[gains["task"] == task]
+        for i, arm in enumerate(arms):
+            part = sub[sub["arm"] == arm]
+            if part.empty:
+                continue
+            ax.scatter(part["init"], part["gain"], color=f"C{i}", marker=markers[i % 8],
+                       label=arm, zorder=3)  # fmt: skip
+            for _, row in part.iterrows():
+                ax.annotate(row["lang"], (row["init"], row["gain"]), fontsize=7,
+                            xytext=(3, 2), textcoords="offset points")  # fmt: skip
+            if part["init"].nunique() >= 2:
+                fit = stats.linregress(part["init"], part["gain"])
+                xs = np.linspace(part["init"].min(), part["init"].max(), 2)
+                ax.plot(xs, fit.intercept + fit.slope * xs, color=f"C{i}", lw=1)
+                fits.append({"task": task, "arm": arm, "slope": fit.slope,
+                             "intercept": fit.intercept, "r": fit.rvalue, "p": fit.pvalue,
+                             "n": len(part)})  # fmt: skip
+        ax.axhline(0, color="black", lw=0.8)
+        metric = sub["metric"].iloc[0]
+        ax.set(xlabel=f"{INIT} {metric}", ylabel=f"gain over {INIT} ({metric})", title=task)
+    axes[0, 0].legend(fontsize="small")
+    fig.suptitle("Gain over the untrained student against its score, per language")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return pd.DataFrame(fits, columns=["task", "arm", "slope", "intercept", "r", "p", "n"])
+
+
+def plot_sweep(sweep: pd.DataFrame, path) -> None:
+    """One panel per (arm, hyper-parameter): best dev accuracy against the value (log axis
+    when the values span more than a factor 10), the selected value marked."""
+    import matplotlib.pyplot as plt
+
+    pairs = list(dict.fromkeys(zip(sweep["arm"], sweep["param"], strict=True)))
+    fig, axes = plt.subplots(1, len(pairs), figsize=(4 * len(pairs), 3.4), squeeze=False)
+    for i, (ax, (arm, param)) in enumerate(zip(axes[0], pairs, strict=True)):
+        part = sweep[(sweep["arm"] == arm) & (sweep["param"] == param)].sort_values("value")
+        ax.plot(part["value"], part["best_dev_accuracy"], f"C{i}", marker="o")
+        chosen = part[part["selected"].astype(str).str.lower() == "true"]
+        ax.scatter(chosen["value"], chosen["best_dev_accuracy"], s=160, marker="*",
+                   color="C3", zorder=3, label="selected")  # fmt: skip
+        values = part["value"].to_numpy(dtype=float)
+        if (values > 0).all() and values.max() > 10 * values.min():
+            ax.set_xscale("log")
+        ax.set(xlabel=param, ylabel="best dev accuracy@1", title=f"{arm}: {param}")
+        ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120, format="png")
+    plt.close(fig)
+
+
+def make_sweep_figure(sweep_path, out_path) -> None:
+    """Rule ``sweep_figure``: :func:`plot_sweep` of ``results/sweep/sweep.tsv``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    sweep = read_tsv(sweep_path, SWEEP_COLUMNS)
+    if sweep.empty:
+        raise PipelineError(f"{sweep_path}: no sweep runs; rerun rule sweep_table")
+    with atomic_path(out_path) as tmp:
+        plot_sweep(sweep, tmp)
+
+
 def make_figures(table_path, comparison_path, run_dirs: Sequence[str | Path], out_dir) -> list[str]:
     """Rule ``plot_figures``: every PNG into ``out_dir`` (written as a whole, atomically):
-    ``scores_{task}.png``, ``{arm}_minus_{reference}.png``, ``training_curves.png``."""
+    ``scores_{task}.png``, ``{arm}_minus_{reference}.png``, ``training_curves.png`` and, when
+    ``student_init`` and a trained arm are in the table, ``gain_vs_init.png``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -149,5 +261,10 @@ def make_figures(table_path, comparison_path, run_dirs: Sequence[str | Path], ou
             names.append(f"{arm}_minus_{ref}.png")
         plot_training(train_log, dev_curve, tmp / "training_curves.png")
         names.append("training_curves.png")
+        gains = init_gains(table)
+        if not gains.empty:
+            fits = plot_gain_vs_init(gains, tmp / "gain_vs_init.png")
+            names.append("gain_vs_init.png")
+            log.info("gain over %s against its score, per arm:\n%s", INIT, fits.to_string())
     log.info("figures: %s", ", ".join(names))
     return names

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,9 +12,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from tqdm.auto import tqdm
 
 from ..encode import Encoder
 from ..io import PipelineError, write_df
+from ..model_profile import EvalLengths
+from ..models import model_max_length
 from .checkpoint import save_checkpoint, trainable_state
 from .data import SplitData, SplitPaths, budget_rows, load_split
 from .dev import DEV_BATCH_SIZE, dev_accuracy
@@ -47,6 +51,7 @@ class DevTracker:
     best_accuracy: float = -math.inf
     best_state: dict | None = None
     stale: int = 0
+    last_accuracy: float = math.nan
 
     def evaluate(self, net: torch.nn.Module, step: int) -> float:
         """Dev accuracy@1 (mean over languages) at ``step``; appends to the curve."""
@@ -58,6 +63,7 @@ class DevTracker:
         log.info(
             "step %d: dev accuracy@1 %.4f (%.1f s)", step, acc["all"], time.perf_counter() - started
         )
+        self.last_accuracy = acc["all"]
         return acc["all"]
 
     def update(self, net: torch.nn.Module, step: int) -> bool:
@@ -102,7 +108,8 @@ def _load_splits(train_paths: SplitPaths, dev_paths: SplitPaths) -> tuple[SplitD
 
 def _run_steps(run: TrainingRun, seed: int, used: np.ndarray, tracker: DevTracker):
     """The optimisation steps with dev evaluations; returns (log rows, last step, skipped,
-    start time)."""
+    start time). A tqdm bar on stderr (at most every 30 s) shows the ETA and the last dev
+    accuracy; the periodic log lines carry the same bar into the rule's log."""
     cfg, arm = run.cfg, run.arm
     steps, batch_size, policy = int(cfg["steps"]), int(cfg["batch_size"]), cfg["nan_policy"]
     positions = batch_stream(run.lengths()[used], batch_size, np.random.default_rng(seed))
@@ -111,6 +118,9 @@ def _run_steps(run: TrainingRun, seed: int, used: np.ndarray, tracker: DevTracke
     tracker.evaluate(run.net, 0)
     start = time.perf_counter()
     step = 0
+    bar = tqdm(total=steps, desc=f"{arm} seed {seed}", unit="step", file=sys.stderr,
+               mininterval=30, ascii=True, dynamic_ncols=False, ncols=100)  # fmt: skip
+    bar.set_postfix(dev=f"{tracker.last_accuracy:.4f}", refresh=False)
     for step in range(1, steps + 1):
         idx = next(batches)
         t0 = time.perf_counter()
@@ -131,13 +141,49 @@ def _run_steps(run: TrainingRun, seed: int, used: np.ndarray, tracker: DevTracke
                 "skipped": skipped,
             }
         )
+        bar.update(1)
         if step % max(1, steps // 20) == 0:
             log.info(
-                "step %d/%d loss %.5f lr %.2e %.1f pairs/s", step, steps, value, lr, len(idx) / dt
-            )
-        if (step % n_eval == 0 or step == steps) and tracker.update(run.net, step):
-            break
+                "step %d/%d loss %.5f lr %.2e %.1f pairs/s | %s",
+                step, steps, value, lr, len(idx) / dt, bar,
+            )  # fmt: skip
+        if step % n_eval == 0 or step == steps:
+            stop = tracker.update(run.net, step)
+            bar.set_postfix(dev=f"{tracker.last_accuracy:.4f}", refresh=False)
+            if stop:
+                break
+    bar.close()
     return rows, step, skipped, start
+
+
+def flat_settings(settings: dict, prefix: str = "") -> dict:
+    """``{"kl": {"temperature": 0.1}}`` -> ``{"kl.temperature": 0.1}`` (the card's table)."""
+    out = {}
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            out.update(flat_settings(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def card_info(card: dict | None, settings: dict, langs, pairs: int) -> dict:
+    """The model card fields of a run: ``card`` completed with the languages, the
+    hyper-parameters and the number of training pairs."""
+    info = {"experiment": "main", **(card or {})}
+    info.setdefault("languages", list(dict.fromkeys(str(x) for x in langs)))
+    info.setdefault("hyperparameters", flat_settings(settings))
+    info["bitext"] = {**info.get("bitext", {}), "pairs": int(pairs)}
+    return info
+
+
+def passage_length(eval_lengths: dict | None, init_spec: str) -> int | None:
+    """The passage length evaluation encodes at (config ``evaluation.passage_max_length``,
+    "model" = the documented maximum of the initial student ``init_spec``), or None."""
+    if eval_lengths is None:
+        return None
+    model_max, _ = model_max_length(init_spec)
+    return EvalLengths.resolve(eval_lengths, model_max, model="student").passage
 
 
 def train(
@@ -154,6 +200,8 @@ def train(
     projection: bool | str = False,
     projection_init: str | Path | None = None,
     device: str | torch.device | None = None,
+    card: dict | None = None,
+    eval_lengths: dict | None = None,
 ) -> dict:
     """Train one (arm, seed) run; write the checkpoint, ``train_log.tsv`` and ``dev_curve.tsv``.
 
@@ -173,6 +221,14 @@ def train(
             ``"ridge"``: the map fitted by :mod:`otkd.projection` (``projection_init``, a
             directory holding ``projection.safetensors``), trained further with the student.
         device: defaults to CUDA when present.
+        card: model card fields (:class:`otkd.export.ModelCardInfo`: ``experiment``,
+            ``teacher``, ``base_spec``, ``bitext``, ...); ``languages`` defaults to the
+            training split's, ``hyperparameters`` to ``settings`` (flattened, ``kl.temperature``)
+            and ``bitext.pairs`` to the pairs trained on.
+        eval_lengths: config ``evaluation`` length keys (:data:`otkd.model_profile.LENGTH_KEYS`):
+            the checkpoint's sentence-transformers ``max_seq_length`` is the passage length
+            evaluation uses (resolved against the initial student's documented maximum);
+            None: the student profile's ``max_length``.
 
     Returns:
         a summary dict (best step and dev accuracy, steps run, skipped batches, padding share,
@@ -215,7 +271,15 @@ def train(
     if model_dir is not None:
         if tracker.best_state is not None:
             run.net.load_state_dict(tracker.best_state, strict=False)
-        save_checkpoint(run.net, run.tokenizer, run.net.profile, Path(model_dir), summary)
+        save_checkpoint(
+            run.net,
+            run.tokenizer,
+            run.net.profile,
+            Path(model_dir),
+            summary,
+            card=card_info(card, settings, train_data.langs, summary["pairs"]),
+            st_max_length=passage_length(eval_lengths, student["spec"]),
+        )
     write_df(train_log, frame, float_format="%.6g")
     write_df(dev_curve, pd.DataFrame(tracker.curve, columns=CURVE_COLUMNS))
     return summary
