@@ -39,6 +39,7 @@ rule build_tables:
         runtime=30,
     params:
         config=report_config(),
+        entries=report_entries(),
     script:
         "../scripts/build_tables.py"
 
@@ -47,22 +48,24 @@ rule plot_figures:
     input:
         table="results/table.tsv",
         comparison="results/comparison.tsv",
-        runs=report_train_logs(),
+        runs=report_train_logs,
     output:
         report(
-            directory("results/figures"),
+            directory("results/figures/{experiment}"),
             patterns=["{name}.png"],
             caption="../report/figures.rst",
             category="Figures",
         ),
     log:
-        "logs/report/plot_figures.log",
+        "logs/report/plot_figures_{experiment}.log",
     conda:
         "../../envs/pipeline.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        experiment="{experiment}",
     script:
         "../scripts/plot_figures.py"
 
@@ -72,7 +75,7 @@ rule collect_runtime:
         evaluated=evaluate_targets(),
         trained=report_train_logs(),
         tables=rules.build_tables.output,
-        figures=rules.plot_figures.output,
+        figures=figure_targets(),
     output:
         report(
             "results/runtime.tsv", caption="../report/runtime.rst", category="Runtime"
