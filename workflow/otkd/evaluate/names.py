@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..model_profile import ModelProfile
 from ..io import PipelineError
+from ..model_profile import ModelProfile
 from ..runs import TRAIN_DIR, parse_model, teacher_model_key
 
 

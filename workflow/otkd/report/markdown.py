@@ -285,9 +285,7 @@ def make_tables(
         comp = build_comparison(part, langs, groups, **stats_options(config))
         comparisons.append(comp.assign(**{EXPERIMENT: exp}))
     table = with_protocol(first_column(pd.concat(tables, ignore_index=True)), protocols)
-    comparison = with_protocol(
-        first_column(pd.concat(comparisons, ignore_index=True)), protocols
-    )
+    comparison = with_protocol(first_column(pd.concat(comparisons, ignore_index=True)), protocols)
     truncation = read_truncation(truncation_paths)
     write_df(out_table, table, float_format="%.6g")
     write_df(out_comparison, comparison, float_format="%.6g")
