@@ -86,7 +86,8 @@ def finished_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
     cfg = e2e_config(tmp)
     work = tmp / "work"
-    result = run_snakemake(work, cfg, "all")
+    # two experiments: ~6 minutes alone on 2 cores, far longer on a shared machine
+    result = run_snakemake(work, cfg, "all", timeout=2400)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
     return work, cfg
 
