@@ -19,7 +19,8 @@ Our arms (``--arms``, default ot kl mse) run in ONE process, each doing one step
 the same batch, so that load changes on a shared machine hit every arm alike; ``--single``
 adds a full :func:`otkd.train.train` run of an arm alone (its own peak memory).
 
-The student-to-teacher map is the config's ``models.projection`` unless ``--projection``
+The student-to-teacher map is the config's (``experiments.<name>.projection`` of the
+experiment whose teacher is ``models.teacher``) unless ``--projection``
 says otherwise: ``ridge`` fits the map here on the benchmark's training pairs (as rule
 fit_projection does on the bitext) and every arm starts from it; ``learned`` adds a fresh
 linear map; ``none`` has no map (the README's training-step figures were measured so, before
@@ -89,7 +90,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument(
         "--projection",
         choices=sorted(PROJECTIONS),
-        help="student-to-teacher map (default: the config's models.projection); "
+        help="student-to-teacher map (default: that of the config's experiment with "
+        "teacher: teacher); "
         "ridge is fitted here on the training pairs",
     )
     p.add_argument("--smoke", action="store_true", help="seconds-long check that it runs")
@@ -109,7 +111,9 @@ def projection_setting(args, config: dict) -> bool | str:
     """The ``projection`` argument of otkd.train: ``--projection`` or the config's."""
     if args.projection is not None:
         return PROJECTIONS[args.projection]
-    return config["models"].get("projection", False)
+    # the map of the experiment whose teacher is models.teacher, the teacher benchmarked here
+    named = [e for e in config.get("experiments", {}).values() if e.get("teacher") == "teacher"]
+    return named[0].get("projection", False) if named else False
 
 
 # ---------------------------------------------------------------- data (parent process)

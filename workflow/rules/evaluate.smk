@@ -1,5 +1,6 @@
-# Evaluate stage: the teacher's English index (built once, shared by every model), then one
-# job per model: encode, FAISS search, TREC runs, ir_measures scores (otkd.evaluate).
+# Evaluate stage: each teacher's English index (built once per distinct teacher, shared by
+# every model of its experiments), then one job per model: encode, FAISS search, TREC runs,
+# ir_measures scores (otkd.evaluate).
 # Input and parameter functions live in common.smk.
 
 
@@ -7,14 +8,15 @@ rule index_teacher:
     input:
         questions=f"{XQUAD_DIR}/questions/en.tsv",
         paragraphs=f"{XQUAD_DIR}/paragraphs/en.jsonl",
+        model=teacher_model_input,
     output:
         index=f"{TEACHER_INDEX_DIR}/paragraphs_en.faiss",
         questions=f"{TEACHER_INDEX_DIR}/questions_en.f32.npy",
         meta=f"{TEACHER_INDEX_DIR}/meta.json",
     log:
-        "logs/evaluate/index_teacher.log",
+        "logs/evaluate/index_teacher_{teacher}.log",
     benchmark:
-        "results/benchmarks/evaluate/index_teacher.tsv"
+        "results/benchmarks/evaluate/index_teacher_{teacher}.tsv"
     conda:
         "../../envs/pipeline.yaml"
     threads: 2
@@ -22,7 +24,7 @@ rule index_teacher:
         mem_mb=4000,
         runtime=20,
     params:
-        profile=config["models"]["teacher"],
+        profile=teacher_profile,
         encode=evaluate_encode_params(),
         index_spec=config["evaluation"]["index"],
         lengths=evaluation_lengths(),

@@ -1,5 +1,6 @@
-# Learning curve: OT vs KL at several bitext budgets (config.learning_curve). Each run trains
-# on the first {budget} pairs per language of the curve pool (nested samples) with the main
+# Learning curve: OT vs KL at several bitext budgets (config.learning_curve) in one
+# experiment (learning_curve.experiment, default the primary). Each run trains on the first
+# {budget} pairs per language of the curve pool (nested samples) with the experiment's
 # training settings; the point at the main budget reuses the main runs. Functions: common.smk.
 
 
@@ -12,11 +13,11 @@ use rule fit_projection as fit_projection_curve with:
     input:
         unpack(curve_projection_inputs),
     output:
-        directory("results/projection/n{budget}"),
+        directory("results/projection/{experiment}/n{budget}"),
     log:
-        "logs/train/fit_projection_curve_n{budget}.log",
+        "logs/train/fit_projection_curve_{experiment}_n{budget}.log",
     benchmark:
-        "results/benchmarks/train/fit_projection_curve_n{budget}.tsv"
+        "results/benchmarks/train/fit_projection_curve_{experiment}_n{budget}.tsv"
     params:
         student=config["models"]["student"],
         pairs_per_language="{budget}",
@@ -27,18 +28,18 @@ use rule train_model as train_curve with:
     input:
         unpack(curve_train_inputs),
     output:
-        model=directory("results/train/{arm}/n{budget}/seed{seed}/model"),
-        train_log="results/train/{arm}/n{budget}/seed{seed}/train_log.tsv",
-        dev_curve="results/train/{arm}/n{budget}/seed{seed}/dev_curve.tsv",
+        model=directory("results/train/{experiment}/{arm}/n{budget}/seed{seed}/model"),
+        train_log="results/train/{experiment}/{arm}/n{budget}/seed{seed}/train_log.tsv",
+        dev_curve="results/train/{experiment}/{arm}/n{budget}/seed{seed}/dev_curve.tsv",
     log:
-        "logs/train/train_curve_{arm}_n{budget}_seed{seed}.log",
+        "logs/train/train_curve_{experiment}_{arm}_n{budget}_seed{seed}.log",
     benchmark:
-        "results/benchmarks/train/train_curve_{arm}_n{budget}_seed{seed}.tsv"
+        "results/benchmarks/train/train_curve_{experiment}_{arm}_n{budget}_seed{seed}.tsv"
     params:
         seed="{seed}",
         settings=curve_train_settings,
         student=config["models"]["student"],
-        projection=PROJECTION,
+        projection=train_projection,
         card=train_card,
         eval_lengths=evaluation_lengths(),
 

@@ -39,6 +39,7 @@ rule build_tables:
         runtime=30,
     params:
         config=report_config(),
+        entries=report_entries(),
     script:
         "../scripts/build_tables.py"
 
@@ -47,22 +48,24 @@ rule plot_figures:
     input:
         table="results/table.tsv",
         comparison="results/comparison.tsv",
-        runs=report_train_logs(),
+        runs=report_train_logs,
     output:
         report(
-            directory("results/figures"),
+            directory("results/figures/{experiment}"),
             patterns=["{name}.png"],
             caption="../report/figures.rst",
             category="Figures",
         ),
     log:
-        "logs/report/plot_figures.log",
+        "logs/report/plot_figures_{experiment}.log",
     conda:
         "../../envs/pipeline.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        experiment="{experiment}",
     script:
         "../scripts/plot_figures.py"
 
@@ -72,7 +75,7 @@ rule collect_runtime:
         evaluated=evaluate_targets(),
         trained=report_train_logs(),
         tables=rules.build_tables.output,
-        figures=rules.plot_figures.output,
+        figures=figure_targets(),
     output:
         report(
             "results/runtime.tsv", caption="../report/runtime.rst", category="Runtime"
@@ -98,7 +101,7 @@ rule ot_plan_figure:
     output:
         report(OT_PLAN_FIGURE, caption="../report/ot_plan.rst", category="Figures"),
     log:
-        "logs/report/ot_plan_figure.log",
+        "logs/report/ot_plan_figure_{experiment}.log",
     conda:
         "../../envs/pipeline.yaml"
     threads: 1
@@ -106,8 +109,8 @@ rule ot_plan_figure:
         mem_mb=4000,
         runtime=15,
     params:
-        settings=runs.arm_settings(config["train"], "ot"),
-        teacher=config["models"]["teacher"]["spec"],
+        settings=ot_plan_settings,
+        teacher=ot_plan_teacher,
         n_pairs=4,
     script:
         "../scripts/ot_plan_figure.py"

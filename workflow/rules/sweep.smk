@@ -1,6 +1,6 @@
-# Sweep stage: short runs tuning KL's temperature and OT's eps on the dev set only (never
-# XQuAD); same budget per arm. Separate target `sweep`, not part of results/table.tsv.
-# Functions: common.smk.
+# Sweep stage: short runs tuning each arm's own parameter on the dev set only (never XQuAD),
+# per experiment; same budget per arm. Separate target `sweep`, not part of
+# results/table.tsv. Functions: common.smk.
 
 
 wildcard_constraints:
@@ -16,17 +16,16 @@ localrules:
 
 rule sweep:
     input:
-        "results/sweep/sweep.tsv",
-        "results/sweep/sweep.png",
+        sweep_targets(),
 
 
 rule sweep_table:
     input:
         sweep_curves,
     output:
-        "results/sweep/sweep.tsv",
+        "results/sweep/{experiment}/sweep.tsv",
     log:
-        "logs/sweep/sweep_table.log",
+        "logs/sweep/sweep_table_{experiment}.log",
     conda:
         "../../envs/pipeline.yaml"
     params:
@@ -37,13 +36,15 @@ rule sweep_table:
 
 rule sweep_figure:
     input:
-        "results/sweep/sweep.tsv",
+        "results/sweep/{experiment}/sweep.tsv",
     output:
         report(
-            "results/sweep/sweep.png", caption="../report/sweep.rst", category="Sweep"
+            "results/sweep/{experiment}/sweep.png",
+            caption="../report/sweep.rst",
+            category="Sweep",
         ),
     log:
-        "logs/sweep/sweep_figure.log",
+        "logs/sweep/sweep_figure_{experiment}.log",
     conda:
         "../../envs/pipeline.yaml"
     script:
@@ -54,12 +55,12 @@ rule sweep_run:
     input:
         unpack(train_inputs),
     output:
-        train_log="results/sweep/{arm}/{param}_{value}/train_log.tsv",
-        dev_curve="results/sweep/{arm}/{param}_{value}/dev_curve.tsv",
+        train_log="results/sweep/{experiment}/{arm}/{param}_{value}/train_log.tsv",
+        dev_curve="results/sweep/{experiment}/{arm}/{param}_{value}/dev_curve.tsv",
     log:
-        "logs/sweep/sweep_run_{arm}_{param}_{value}.log",
+        "logs/sweep/sweep_run_{experiment}_{arm}_{param}_{value}.log",
     benchmark:
-        "results/benchmarks/sweep/sweep_run_{arm}_{param}_{value}.tsv"
+        "results/benchmarks/sweep/sweep_run_{experiment}_{arm}_{param}_{value}.tsv"
     conda:
         "../../envs/pipeline.yaml"
     threads: 4
@@ -69,7 +70,7 @@ rule sweep_run:
     params:
         settings=sweep_run_settings,
         student=config["models"]["student"],
-        projection=PROJECTION,
-        seed=config["train"]["seeds"][0],
+        projection=train_projection,
+        seed=sweep_seed,
     script:
         "../scripts/train_model.py"

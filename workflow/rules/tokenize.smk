@@ -1,10 +1,12 @@
-# Tokenize stage: the bitext tokenized once with the teacher (English) and the student
-# (English and foreign) tokenizers; ids, offsets, content masks, length statistics.
+# Tokenize stage: the bitext tokenized once with the student's tokenizer (English and
+# foreign sides) and once per distinct teacher (English side, teacher_en__{teacher});
+# ids, offsets, content masks, length statistics.
 
 
 # run on the submit host under a cluster executor (profiles/slurm)
 localrules:
     tokenize_bitext,
+    tokenize_teacher,
     token_stats,
 
 
@@ -13,7 +15,6 @@ rule tokenize_bitext:
         bitext="results/data/bitext/{split}.tsv",
         student=student_init_input(),
     output:
-        teacher_en="results/tokens/{split}/teacher_en.npz",
         student_en="results/tokens/{split}/student_en.npz",
         student_xx="results/tokens/{split}/student_xx.npz",
     log:
@@ -27,8 +28,32 @@ rule tokenize_bitext:
         mem_mb=3000,
         runtime=10,
     params:
-        teacher=config["models"]["teacher"],
+        teacher=None,
         student=config["models"]["student"],
+        train_prefix=config["models"]["train_prefix"],
+    script:
+        "../scripts/tokenize_bitext.py"
+
+
+rule tokenize_teacher:
+    input:
+        bitext="results/data/bitext/{split}.tsv",
+        teacher=teacher_model_input,
+    output:
+        teacher_en="results/tokens/{split}/teacher_en__{teacher}.npz",
+    log:
+        "logs/tokenize/tokenize_teacher_{split}_{teacher}.log",
+    benchmark:
+        "results/benchmarks/tokenize/tokenize_teacher_{split}_{teacher}.tsv"
+    conda:
+        "../../envs/pipeline.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=10,
+    params:
+        teacher=teacher_profile,
+        student=None,
         train_prefix=config["models"]["train_prefix"],
     script:
         "../scripts/tokenize_bitext.py"
@@ -38,9 +63,7 @@ rule token_stats:
     input:
         bitext=expand("results/data/bitext/{split}.tsv", split=SPLITS),
         tokens=expand(
-            "results/tokens/{split}/{side}.npz",
-            split=SPLITS,
-            side=["teacher_en", "student_en", "student_xx"],
+            "results/tokens/{split}/{side}.npz", split=SPLITS, side=TOKEN_SIDES
         ),
     output:
         "results/tokens/stats.tsv",
@@ -54,5 +77,6 @@ rule token_stats:
         runtime=5,
     params:
         splits=SPLITS,
+        sides=TOKEN_SIDES,
     script:
         "../scripts/token_stats.py"

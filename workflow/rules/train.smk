@@ -1,16 +1,17 @@
-# Train stage: one run per (arm, seed); teacher targets come only from the teacher cache,
-# checkpoint chosen on the FLORES dev set (otkd.train). Functions: common.smk.
+# Train stage: one run per (experiment, arm, seed); teacher targets come only from the
+# experiment's teacher cache, checkpoint chosen on the FLORES dev set (otkd.train).
+# Functions: common.smk.
 
 
 rule fit_projection:
     input:
         unpack(projection_inputs),
     output:
-        directory("results/projection/main"),
+        directory("results/projection/{experiment}/main"),
     log:
-        "logs/train/fit_projection.log",
+        "logs/train/fit_projection_{experiment}.log",
     benchmark:
-        "results/benchmarks/train/fit_projection.tsv"
+        "results/benchmarks/train/fit_projection_{experiment}.tsv"
     conda:
         "../../envs/pipeline.yaml"
     threads: 2
@@ -29,13 +30,13 @@ rule train_model:
     input:
         unpack(train_inputs),
     output:
-        model=directory("results/train/{arm}/seed{seed}/model"),
-        train_log="results/train/{arm}/seed{seed}/train_log.tsv",
-        dev_curve="results/train/{arm}/seed{seed}/dev_curve.tsv",
+        model=directory("results/train/{experiment}/{arm}/seed{seed}/model"),
+        train_log="results/train/{experiment}/{arm}/seed{seed}/train_log.tsv",
+        dev_curve="results/train/{experiment}/{arm}/seed{seed}/dev_curve.tsv",
     log:
-        "logs/train/train_model_{arm}_seed{seed}.log",
+        "logs/train/train_model_{experiment}_{arm}_seed{seed}.log",
     benchmark:
-        "results/benchmarks/train/train_model_{arm}_seed{seed}.tsv"
+        "results/benchmarks/train/train_model_{experiment}_{arm}_seed{seed}.tsv"
     conda:
         "../../envs/pipeline.yaml"
     threads: 4
@@ -46,7 +47,7 @@ rule train_model:
         seed="{seed}",
         settings=train_settings,
         student=config["models"]["student"],
-        projection=PROJECTION,
+        projection=train_projection,
         card=train_card,
         eval_lengths=evaluation_lengths(),
     script:

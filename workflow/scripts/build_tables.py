@@ -12,4 +12,5 @@ make_tables(
     snakemake.output.summary,
     config=snakemake.params.config,
     truncation_paths=snakemake.input.truncation,
+    entries=snakemake.params.entries,
 )

@@ -1,4 +1,4 @@
-"""Snakemake script of rule plot_figures: the PNG figures of the report."""
+"""Snakemake script of rule plot_figures: the PNG figures of one experiment."""
 
 from pathlib import Path
 
@@ -11,4 +11,5 @@ make_figures(
     snakemake.input.comparison,
     sorted({Path(log).parent for log in snakemake.input.runs}),
     snakemake.output[0],
+    experiment=snakemake.params.experiment,
 )

@@ -11,4 +11,5 @@ token_stats(
     dict(zip(splits, snakemake.input.bitext, strict=True)),
     {split: Path(snakemake.output[0]).parent / split for split in splits},
     snakemake.output[0],
+    sides=snakemake.params.sides,
 )

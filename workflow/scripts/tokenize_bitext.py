@@ -1,4 +1,5 @@
-"""Snakemake script of rule tokenize_bitext: one bitext split, teacher and student tokens."""
+"""Snakemake script of rules tokenize_bitext (one bitext split, the student's sides) and
+tokenize_teacher (one split, one teacher's English side)."""
 
 from pathlib import Path
 
@@ -7,10 +8,13 @@ from otkd.models import ModelProfile
 from otkd.tokenize import tokenize_bitext
 
 setup_logging(snakemake.log[0])
+teacher, student = snakemake.params.teacher, snakemake.params.student
+teacher_file = snakemake.output.get("teacher_en")
 tokenize_bitext(
     snakemake.input.bitext,
-    Path(snakemake.output.teacher_en).parent,
-    ModelProfile.from_config(snakemake.params.teacher),
-    ModelProfile.from_config(snakemake.params.student),
+    Path(snakemake.output[0]).parent,
+    None if teacher is None else ModelProfile.from_config(teacher),
+    None if student is None else ModelProfile.from_config(student),
     snakemake.params.train_prefix,
+    teacher_file=teacher_file,
 )

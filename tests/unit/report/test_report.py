@@ -27,6 +27,7 @@ from otkd.report import (
     summary_markdown,
 )
 from otkd.report.tables import TABLE_COLUMNS
+from otkd.runs import teacher_key
 
 ROOT = Path(__file__).resolve().parents[3]
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
@@ -356,9 +357,20 @@ def test_report_rules_and_html_report_with_snakemake(fake_results):
     """The report stage's rules on a tiny fake evaluation, then `snakemake --report`."""
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
     cfg["languages"], cfg["groups"] = LANGS, GROUPS
+    cfg["experiments"] = {"cross": {"teacher": "teacher", "projection": "ridge"}}
     cfg["train"]["arms"], cfg["train"]["seeds"] = ["kl", "ot"], [1, 2]
     cfg["evaluation"]["tasks"] = ["x2en", "lareqa"]
     cfg["stats"]["n_resamples"] = 200
+    cfg["learning_curve"]["budgets"] = []
+    # the fake evaluations and runs under the names and folders of experiment cross
+    key = teacher_key("teacher", cfg["models"])
+    results = fake_results / "results"
+    for model in MODELS:
+        new = {"teacher": f"teacher__{key}", "student_init": model}.get(model, f"{model}__cross")
+        (results / "evaluate" / model).rename(results / "evaluate" / new)
+    (results / "train" / "cross").mkdir()
+    for arm in ("kl", "ot"):
+        (results / "train" / arm).rename(results / "train" / "cross" / arm)
     (fake_results / "config.yaml").write_text(yaml.safe_dump(cfg))
     (fake_results / "Snakefile").write_text(SNAKEFILE.format(root=ROOT))
     env = {**os.environ, "MPLBACKEND": "Agg"}
@@ -369,11 +381,13 @@ def test_report_rules_and_html_report_with_snakemake(fake_results):
         assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
 
     snakemake("table")
-    results = fake_results / "results"
     runtime = pd.read_csv(results / "runtime.tsv", sep="\t")
     assert {"build_tables", "index_teacher", "xquad"} <= set(runtime["rule"])  # jobs of the DAG
     assert set(runtime["stage"]) == {"data", "evaluate", "report", "TOTAL"}
-    pngs = sorted(p.name for p in (results / "figures").glob("*.png"))
+    table = pd.read_csv(results / "table.tsv", sep="\t")
+    assert table.columns[0] == "experiment" and set(table["experiment"]) == {"cross"}
+    assert table["arm"].drop_duplicates().tolist() == ["teacher", "student_init", "kl", "ot"]
+    pngs = sorted(p.name for p in (results / "figures" / "cross").glob("*.png"))
     assert pngs == [
         "gain_vs_init.png",
         "ot_minus_kl.png",
@@ -463,3 +477,48 @@ def test_learning_curve_table_figure_and_comparison(tmp_path):
             perquery_paths=perquery[1:], comparison_out=tmp_path / "x_c.tsv",
         )  # fmt: skip
     assert not (tmp_path / "x_c.tsv").exists()
+
+
+def test_tables_have_one_section_per_experiment(fake_results, tmp_path):
+    """Rows per experiment from entries: the student's initial model is also the teacher of
+    `shared`; comparisons stay within an experiment; summary and README show each."""
+    from otkd.report.readme import results_blocks
+
+    entries = [["shared", "teacher", None, "student_init"],
+               ["shared", "student_init", None, "student_init"]]  # fmt: skip
+    entries += [["shared", arm, s, f"{arm}_seed{s}"] for arm in ("kl", "ot") for s in (1, 2)]
+    entries += [["cross", "teacher", None, "teacher"], ["cross", "student_init", None,
+                "student_init"], ["cross", "kl", 1, "kl_seed1"], ["cross", "ot", 1, "ot_seed1"]]  # fmt: skip
+    config = {"languages": LANGS, "groups": GROUPS, "stats": {"n_resamples": 100},
+              "experiments": {"shared": {"teacher": "student", "projection": False},
+                              "cross": {"teacher": "pkg:t/model", "projection": "ridge"}}}  # fmt: skip
+    out = tmp_path / "out"
+    paths = {n: _paths(fake_results, n) for n in ("metrics.tsv", "perquery.tsv")}
+    make_tables(paths["metrics.tsv"], paths["perquery.tsv"], out / "table.tsv",
+                out / "comparison.tsv", out / "summary.md", config=config, entries=entries)  # fmt: skip
+    table = pd.read_csv(out / "table.tsv", sep="\t", keep_default_na=False, na_values=[""])
+    assert table.columns[0] == "experiment"
+    assert list(dict.fromkeys(table["experiment"])) == ["shared", "cross"]
+    shared = table[table["experiment"] == "shared"].set_index(["task", "lang", "group", "metric"])
+    teacher, init = (shared[shared["arm"] == a]["mean"] for a in ("teacher", "student_init"))
+    assert len(teacher) > 0 and teacher.equals(init)  # the same evaluation, shown twice
+    kl = table[(table["arm"] == "kl") & (table["lang"] == "de") & (table["task"] == "x2en")]
+    assert kl.groupby("experiment")["n_seeds"].max().to_dict() == {"cross": 1, "shared": 2}
+    cross_teacher = table[(table["experiment"] == "cross") & (table["arm"] == "teacher")]
+    assert (
+        not cross_teacher["mean"]
+        .reset_index(drop=True)
+        .equals(shared[shared["arm"] == "teacher"]["mean"].reset_index(drop=True))
+    )
+    comp = pd.read_csv(out / "comparison.tsv", sep="\t", keep_default_na=False, na_values=[""])
+    assert comp.columns[0] == "experiment" and set(comp["arm"]) == {"ot"}
+    assert comp.groupby("experiment")["n_seeds_arm"].max().to_dict() == {"cross": 1, "shared": 2}
+    th = comp[(comp["task"] == "x2en") & (comp["lang"] == "th")].set_index("experiment")
+    assert th.loc["shared", "diff"] == pytest.approx(0.1, abs=0.02)  # the planted difference
+    summary = (out / "summary.md").read_text()
+    assert summary.index("## Experiment `shared`") < summary.index("## Experiment `cross`")
+    assert "`student_init`'s evaluation" in summary and "ridge-initialised" in summary
+    assert "### Comparisons against KL" in summary and "#### ot − kl" in summary
+    block = "\n".join(results_blocks(table, comp))
+    assert block.index("**Experiment `shared`**") < block.index("**Experiment `cross`**")
+    assert block.count("**`ot`** − **`kl`**") == 0 and block.count("**`ot` − `kl`**") == 2

@@ -165,12 +165,17 @@ def make_learning_curve(
     pool = read_pairs(pool_path)["lang"].value_counts().to_dict()
     protocols = task_protocols(config.get("evaluation", {}))
     curve = with_protocol(build_learning_curve(metrics, points, pool, langs, groups), protocols)
+    experiment = next((p[4] for p in points if len(p) > 4 and p[4]), None)
+    if experiment is not None:  # the experiment of the points (otkd.runs.CurvePoint)
+        curve.insert(0, "experiment", experiment)
     if comparison_out is not None:
         perquery = only_tasks(load_evaluations(perquery_paths, PERQUERY_COLUMNS))
         comparison = build_curve_comparison(
             perquery, points, langs, groups, **stats_options(config)
         )
         comparison = with_protocol(comparison, protocols)
+        if experiment is not None:
+            comparison.insert(0, "experiment", experiment)
         write_df(comparison_out, comparison, float_format="%.6g")
     write_df(table_out, curve, float_format="%.6g")
     plot_learning_curve(curve, figure_out)

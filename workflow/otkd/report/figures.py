@@ -238,15 +238,21 @@ def make_sweep_figure(sweep_path, out_path) -> None:
         plot_sweep(sweep, tmp)
 
 
-def make_figures(table_path, comparison_path, run_dirs: Sequence[str | Path], out_dir) -> list[str]:
+def make_figures(
+    table_path, comparison_path, run_dirs: Sequence[str | Path], out_dir, experiment=None
+) -> list[str]:
     """Rule ``plot_figures``: every PNG into ``out_dir`` (written as a whole, atomically):
     ``scores_{task}.png``, ``{arm}_minus_{reference}.png``, ``training_curves.png`` and, when
-    ``student_init`` and a trained arm are in the table, ``gain_vs_init.png``."""
+    ``student_init`` and a trained arm are in the table, ``gain_vs_init.png``; with
+    ``experiment``, only that experiment's rows of the tables."""
     import matplotlib
 
     matplotlib.use("Agg")
     table = read_tsv(table_path, TABLE_COLUMNS)
     comparison = read_tsv(comparison_path, COMPARISON_COLUMNS)
+    if experiment is not None:
+        table = table[table["experiment"] == experiment]
+        comparison = comparison[comparison["experiment"] == experiment]
     train_log, dev_curve = load_training_logs(run_dirs)
     names = []
     with atomic_path(out_dir, is_dir=True) as tmp:

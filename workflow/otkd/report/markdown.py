@@ -17,8 +17,10 @@ from ..io import write_df, write_text
 from .compare import build_comparison, stats_options
 from .tables import (
     AGG_LANG,
+    EXPERIMENT,
     PERQUERY_COLUMNS,
     build_table,
+    by_experiment,
     load_evaluations,
     protocol_of,
     read_tsv,
@@ -53,18 +55,54 @@ def col_label(lang: str, group: str) -> str:
     )
 
 
+def describe_experiment(name: str, setting: Mapping | None) -> str:
+    """One line on an experiment's teacher and map (``setting``: ``teacher`` = ``student``
+    or the teacher's spec, ``projection``)."""
+    if not setting:
+        return f"Experiment `{name}`."
+    if setting.get("teacher") == "student":
+        teacher = (
+            "the student's initial model, frozen on the English side (its `teacher` row is "
+            "`student_init`'s evaluation)"
+        )
+    else:
+        teacher = f"`{setting.get('teacher')}`"
+    projection = {False: "none", True: "learned", "ridge": "ridge-initialised, trained"}.get(
+        setting.get("projection"), str(setting.get("projection"))
+    )
+    return f"Teacher: {teacher}; student -> teacher map: {projection}."
+
+
 def summary_markdown(
     table: pd.DataFrame,
     comparison: pd.DataFrame,
     notes: Sequence[str] = (),
     truncation: pd.DataFrame | None = None,
+    experiments: Mapping[str, Mapping] | None = None,
 ) -> str:
-    """``summary.md``: ``notes`` (protocol facts), one table per task and metric (arms x
-    languages, mean ± sd over seeds, headed by the task's protocol label), the comparisons
-    against KL, then what the maximum lengths cut (:func:`truncation_markdown`)."""
+    """``summary.md``: ``notes`` (protocol facts), then per experiment (a section each when
+    the tables have an ``experiment`` column; ``experiments`` describes them) one table per
+    task and metric (arms x languages, mean ± sd over seeds, headed by the task's protocol
+    label) and the comparisons against KL, then what the maximum lengths cut
+    (:func:`truncation_markdown`)."""
     out = ["# Results: OT vs KL distillation, zero-shot cross-lingual retrieval on XQuAD", ""]
     out += [f"- {n}" for n in notes] + [""]
-    out += ["## Scores (mean ± sd over seeds; baselines are single runs)", ""]
+    if EXPERIMENT not in table.columns:
+        out += experiment_markdown(table, comparison, "##")
+    else:
+        for exp in dict.fromkeys(table[EXPERIMENT]):
+            out += [f"## Experiment `{exp}`", ""]
+            out += [describe_experiment(exp, (experiments or {}).get(exp)), ""]
+            comp = comparison[comparison[EXPERIMENT] == exp]
+            out += experiment_markdown(table[table[EXPERIMENT] == exp], comp, "###")
+    if truncation is not None:
+        out += truncation_markdown(truncation)
+    return "\n".join(out)
+
+
+def experiment_markdown(table: pd.DataFrame, comparison: pd.DataFrame, h: str) -> list[str]:
+    """The score tables and comparisons of one experiment, headings from level ``h``."""
+    out = [f"{h} Scores (mean ± sd over seeds; baselines are single runs)", ""]
     for task in tasks_in(table):
         sub = table[table["task"] == task]
         out += [f"Protocol of {task}: {protocol_of(table, task)}.", ""]
@@ -84,16 +122,16 @@ def summary_markdown(
                     row.append(f"{r['mean']:.3f}{sd}")
                 rows.append(row)
             name = "mAP@20" if metric == "AP@20" else ("MRR@10" if metric == "RR@10" else metric)
-            out += [f"### {task}, {name}", ""]
+            out += [f"{h}# {task}, {name}", ""]
             out += [markdown_table(["arm", *(col_label(*c) for c in cols)], rows), ""]
-    out += ["## Comparisons against KL (paired over questions)", ""]
+    out += [f"{h} Comparisons against KL (paired over questions)", ""]
     if comparison.empty:
         out += ["No comparison: the config has no `kl` arm or no other trained arm.", ""]
     for arm in dict.fromkeys(comparison["arm"]):
         sub = comparison[comparison["arm"] == arm]
         ref = sub["reference"].iloc[0]
         conf = sub["correction"].iloc[0]
-        out += [f"### {arm} − {ref}", ""]
+        out += [f"{h}# {arm} − {ref}", ""]
         header = [
             "task",
             "lang",
@@ -124,9 +162,7 @@ def summary_markdown(
             for r in sub.itertuples()
         ]
         out += [markdown_table(header, rows), "", "`*`: corrected p < 0.05.", ""]
-    if truncation is not None:
-        out += truncation_markdown(truncation)
-    return "\n".join(out)
+    return out
 
 
 def truncation_markdown(truncation: pd.DataFrame) -> list[str]:
@@ -216,6 +252,11 @@ def read_truncation(paths: Sequence[str | Path]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True).astype({"lang": str})
 
 
+def first_column(df: pd.DataFrame, column: str = EXPERIMENT) -> pd.DataFrame:
+    """``df`` with ``column`` moved to the front."""
+    return df[[column, *(c for c in df.columns if c != column)]]
+
+
 def make_tables(
     metrics_paths: Sequence[str | Path],
     perquery_paths: Sequence[str | Path],
@@ -225,20 +266,30 @@ def make_tables(
     *,
     config: Mapping,
     truncation_paths: Sequence[str | Path] = (),
+    entries: Sequence[Sequence] | None = None,
 ) -> None:
-    """Rule ``build_tables``: write ``table.tsv``, ``comparison.tsv`` (each with the task's
-    ``protocol`` label) and ``summary.md`` (with the truncation of ``truncation_paths``)."""
+    """Rule ``build_tables``: write ``table.tsv``, ``comparison.tsv`` (each with the
+    ``experiment`` first and the task's ``protocol`` label last; comparisons within one
+    experiment) and ``summary.md`` (a section per experiment, then the truncation of
+    ``truncation_paths``). ``entries``: ``[experiment, arm, seed, model]`` per row set
+    (:func:`otkd.runs.evaluation_entries`; None: read from the model names)."""
     langs = list(config["languages"])
     groups = dict(config["groups"])
     protocols = task_protocols(config.get("evaluation", {}))
     metrics = load_evaluations(metrics_paths, ["task", "lang", "measure", "value", "n_queries"])
-    table = with_protocol(build_table(metrics, langs, groups), protocols)
     perquery = load_evaluations(perquery_paths, PERQUERY_COLUMNS)
-    comparison = with_protocol(
-        build_comparison(perquery, langs, groups, **stats_options(config)), protocols
-    )
+    tables, comparisons = [], []
+    for exp, part in by_experiment(metrics, entries):
+        tables.append(build_table(part, langs, groups).assign(**{EXPERIMENT: exp}))
+    for exp, part in by_experiment(perquery, entries):
+        comp = build_comparison(part, langs, groups, **stats_options(config))
+        comparisons.append(comp.assign(**{EXPERIMENT: exp}))
+    table = with_protocol(first_column(pd.concat(tables, ignore_index=True)), protocols)
+    comparison = with_protocol(first_column(pd.concat(comparisons, ignore_index=True)), protocols)
     truncation = read_truncation(truncation_paths)
     write_df(out_table, table, float_format="%.6g")
     write_df(out_comparison, comparison, float_format="%.6g")
-    summary = summary_markdown(table, comparison, summary_notes(config), truncation)
+    summary = summary_markdown(
+        table, comparison, summary_notes(config), truncation, config.get("experiments")
+    )
     write_text(out_summary, summary + "\n")

@@ -14,7 +14,7 @@ from ..evaluate.metrics import MEASURES
 from ..evaluate.tasks import UNRECORDED_PROTOCOL
 from ..io import PipelineError
 from ..languages import ENGLISH
-from ..runs import model_arm_seed
+from ..runs import LEGACY_EXPERIMENT, model_arm_seed, parse_model
 
 REFERENCE_ARM = "kl"
 ARM_PRIORITY = ["ot", "ot_kl", "mse"]  # comparison order against the reference: OT vs KL first
@@ -27,6 +27,7 @@ COMPARISON_COLUMNS = [
     "n_seeds_ref",
 ]  # fmt: skip
 PERQUERY_COLUMNS = ["task", "lang", "qid", "measure", "value"]
+EXPERIMENT = "experiment"  # first column of table.tsv and comparison.tsv
 
 
 def read_tsv(path, required: Sequence[str]) -> pd.DataFrame:
@@ -56,6 +57,46 @@ def load_evaluations(paths: Sequence[str | Path], required: Sequence[str]) -> pd
     if not frames:
         raise PipelineError("no evaluation files given")
     return pd.concat(frames, ignore_index=True)
+
+
+def default_entries(models: Sequence[str]) -> list[list]:
+    """``[experiment, arm, seed, model]`` entries (:class:`otkd.runs.Entry`) read from model
+    names alone: a run's experiment is the one in its name (a name without one: the legacy
+    experiment :data:`otkd.runs.LEGACY_EXPERIMENT`); every baseline is shown in every
+    experiment."""
+    parsed = {model: parse_model(model) for model in dict.fromkeys(models)}
+    exps = [r.experiment or LEGACY_EXPERIMENT for r in parsed.values() if r is not None]
+    out = []
+    for exp in dict.fromkeys(exps or [LEGACY_EXPERIMENT]):
+        for model, run in parsed.items():
+            if run is None:
+                out.append([exp, model_arm_seed(model)[0], None, model])
+            elif (run.experiment or LEGACY_EXPERIMENT) == exp:
+                out.append([exp, run.arm, run.seed, model])
+    return out
+
+
+def by_experiment(
+    df: pd.DataFrame, entries: Sequence[Sequence] | None = None
+) -> list[tuple[str, pd.DataFrame]]:
+    """``(experiment, rows)`` per experiment, in ``entries`` order: the rows of ``df`` (from
+    :func:`load_evaluations`) of each entry's model, with the entry's ``arm`` and ``seed``
+    (-1 for a baseline). A model may appear in several experiments, or twice in one (the
+    student's initial model is the teacher of an experiment that distils it into itself).
+    ``entries``: ``[experiment, arm, seed, model]`` (:func:`otkd.runs.evaluation_entries`);
+    None: :func:`default_entries`."""
+    entries = default_entries(list(df["model"])) if entries is None else entries
+    missing = sorted({e[3] for e in entries} - set(df["model"]))
+    if missing:
+        raise PipelineError(f"no evaluation files of models {missing}")
+    base = df.drop(columns=["arm", "seed"])
+    out = []
+    for exp in dict.fromkeys(e[0] for e in entries):
+        rows = [list(e[1:]) for e in entries if e[0] == exp]
+        ent = pd.DataFrame(rows, columns=["arm", "seed", "model"])
+        ent["seed"] = [-1 if s is None or pd.isna(s) else int(s) for s in ent["seed"]]
+        out.append((exp, ent.merge(base, on="model", how="inner")))
+    return out
 
 
 def lang_group(lang: str, groups: Mapping[str, Sequence[str]]) -> str:
