@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 from otkd.encode import Encoder, length_buckets, pad_batch, pool
-from otkd.models import ModelProfile
+from otkd.models import ModelProfile, load_model
 
 TEXTS = [
     "the man is eating bread",
@@ -97,7 +97,20 @@ def test_bf16_close_to_fp32(tiny_bert_dir):
     assert bf16.dtype == np.float32
     cos = (fp32 * bf16).sum(1)
     assert cos.min() > 0.99
-    assert not np.array_equal(fp32, bf16)  # autocast really ran
+    assert not np.array_equal(fp32, bf16)  # bf16 really ran
+
+
+def test_bf16_casts_only_its_own_model(tiny_bert_dir):
+    """bf16 on CPU: a model the encoder loads itself gets bf16 weights (output still fp32); a
+    model passed in (the student during training) keeps its fp32 weights."""
+    profile = ModelProfile(str(tiny_bert_dir))
+    own = Encoder(profile, bf16=True, show_progress=False, device="cpu")
+    assert own.bf16_weights and next(own.model.parameters()).dtype == torch.bfloat16
+    assert own.encode(TEXTS).dtype == np.float32
+    shared = Encoder(profile, model=load_model(str(tiny_bert_dir))[0], tokenizer=own.tokenizer,
+                     bf16=True, show_progress=False, device="cpu")  # fmt: skip
+    assert not shared.bf16_weights
+    assert next(shared.model.parameters()).dtype == torch.float32
 
 
 def test_empty_input(encoder):

@@ -82,12 +82,20 @@ class Encoder:
         show_progress: bool = True,
     ) -> None:
         self.profile = profile
-        if model is None or tokenizer is None:
+        owns_model = model is None or tokenizer is None
+        if owns_model:
             model, tokenizer = load_model(profile.spec)
             self.projection = load_projection(resolve_model(profile.spec))
         else:
             self.projection = None
         self.device = torch.device(device) if device is not None else default_device()
+        # bf16 on a CPU and a model of its own: bf16 weights (pooling, projection and the L2
+        # norm stay fp32). benchmarks/encoder_speed.py: +10% (2 threads) and +27% (1 thread)
+        # over bf16 autocast, min cosine to fp32 0.99996. A model passed in (the student
+        # during training) is never cast; it runs under autocast.
+        self.bf16_weights = bool(bf16 and owns_model and self.device.type == "cpu")
+        if self.bf16_weights:
+            model = model.to(torch.bfloat16)
         self.model = model.to(self.device).eval()
         if self.projection is not None:
             self.projection = self.projection.to(self.device).eval()
