@@ -82,3 +82,15 @@ def tiny_bert_dir(tmp_path_factory) -> Path:
 def tiny_bert_dir_b(tmp_path_factory) -> Path:
     """A second, differently seeded tiny BERT (e.g. a student distinct from the teacher)."""
     return make_tiny_bert(tmp_path_factory.mktemp("tiny_bert_b") / "model", seed=1)
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny models run fastest on one thread (and do not fight other jobs for 2 cores); use
+    with ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

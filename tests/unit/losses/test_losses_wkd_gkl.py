@@ -21,14 +21,7 @@ from otkd.losses.gkl import pairwise_wmse
 from otkd.losses.wkd import DEFAULTS as WKD_DEFAULTS
 from otkd.losses.wkd import wkd_cost
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors run fastest on one thread (and do not fight other jobs for 2 cores)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def unit(b, d=8, *, seed, dtype=torch.float32):

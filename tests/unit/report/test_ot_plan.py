@@ -4,18 +4,14 @@ model and a tiny bitext the test builds."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
-import torch.nn.functional as F
-from otkd.caches import TokenArrays, write_teacher_cache
-from otkd.encode import pad_batch, pool
+from bitext_fixtures import PREFIX, build_split
 from otkd.losses import OTDistillation
 from otkd.models import load_model
 from otkd.report.ot_plan import make_ot_plan_figure, pick_rows, transport_plans
-from otkd.train import SplitPaths, train
+from otkd.train import train
 
-PREFIX = "query: "
 PAIRS = [
     ("de", "the man is eating bread", "der mann isst brot"),
     ("es", "the cat reads a book", "el gato lee un libro"),
@@ -30,45 +26,12 @@ SETTINGS = {
 }  # fmt: skip
 
 
-def tokenize(tokenizer, texts, prefix=""):
-    n_prefix = len(tokenizer(prefix, add_special_tokens=False)["input_ids"]) if prefix else 0
-    seqs, contents = [], []
-    for text in texts:
-        ids = tokenizer(prefix + text)["input_ids"]
-        seqs.append(ids)
-        contents.append([False] * (1 + n_prefix) + [True] * (len(ids) - 2 - n_prefix) + [False])
-    return TokenArrays.from_lists(seqs, contents, [False] * len(seqs))
-
-
-def build_split(root, split, teacher_dir, student_dir) -> SplitPaths:
-    paths = SplitPaths.of(split, root)
-    paths.bitext.parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(PAIRS, columns=["lang", "en", "xx"]).to_csv(paths.bitext, sep="\t", index=False)
-    teacher, t_tok = load_model(str(teacher_dir))
-    _, s_tok = load_model(str(student_dir))
-    tokenize(s_tok, [r[2] for r in PAIRS], PREFIX).save(paths.student_xx)
-    tokenize(s_tok, [r[1] for r in PAIRS], PREFIX).save(paths.student_en)
-    teacher_en = tokenize(t_tok, [r[1] for r in PAIRS])
-    teacher_en.save(paths.teacher_en)
-    seqs = [teacher_en.seq(i).tolist() for i in range(len(PAIRS))]
-    ids, mask = pad_batch(seqs, t_tok.pad_token_id)
-    with torch.no_grad():
-        hidden = teacher(input_ids=ids, attention_mask=mask).last_hidden_state
-    pooled = F.normalize(pool(hidden, mask), dim=-1).numpy()
-    tokens = [
-        F.normalize(
-            hidden[i, : len(s)][torch.from_numpy(teacher_en.content_mask(i))], dim=-1
-        ).numpy()
-        for i, s in enumerate(seqs)
-    ]
-    write_teacher_cache(paths.teacher_cache, pooled, tokens, {"spec": str(teacher_dir)})
-    return paths
-
-
 @pytest.fixture(scope="module")
 def ot_run(tmp_path_factory, tiny_bert_dir, tiny_bert_dir_b):
     root = tmp_path_factory.mktemp("ot_plan")
-    paths = {s: build_split(root, s, tiny_bert_dir, tiny_bert_dir_b) for s in ("train", "dev")}
+    paths = {
+        s: build_split(root, s, PAIRS, tiny_bert_dir, tiny_bert_dir_b) for s in ("train", "dev")
+    }
     student = {"spec": str(tiny_bert_dir_b), "pooling": "mean", "query_prefix": PREFIX,
                "passage_prefix": "", "max_length": 64}  # fmt: skip
     train("ot", 1, SETTINGS, student, paths["train"], paths["dev"],

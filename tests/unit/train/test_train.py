@@ -12,13 +12,13 @@ import otkd.train.setup
 import pandas as pd
 import pytest
 import torch
-import torch.nn.functional as F
+from bitext_fixtures import PREFIX, build_split
 from conftest import make_tiny_bert
-from otkd.caches import TokenArrays, write_teacher_cache
-from otkd.encode import Encoder, pad_batch, pool
+from otkd.caches import TokenArrays
+from otkd.encode import Encoder
 from otkd.io import PipelineError
 from otkd.losses import Features
-from otkd.models import PROJECTION_FILE, ModelProfile, load_model, load_projection
+from otkd.models import PROJECTION_FILE, ModelProfile, load_projection
 from otkd.projection import fit_ridge, run_fit_projection
 from otkd.runs import arm_settings, sweep_plan, sweep_settings
 from otkd.train import (
@@ -48,7 +48,6 @@ LEXICON = {
         "book": "libro", "water": "agua", "tree": "arbol", "hello": "hola", "world": "mundo",
     },
 }  # fmt: skip
-PREFIX = "query: "
 STUDENT = {"pooling": "mean", "query_prefix": PREFIX, "passage_prefix": "", "max_length": 64}
 SETTINGS = {
     "steps": 30,
@@ -68,13 +67,7 @@ SETTINGS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread (and do not fight other jobs for 2 cores)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def sentences(n: int, seed: int) -> list[tuple[str, str, str]]:
@@ -86,42 +79,6 @@ def sentences(n: int, seed: int) -> list[tuple[str, str, str]]:
         en = [rng.choice(words) for _ in range(rng.randint(2, 9))]
         rows.append((lang, " ".join(en), " ".join(LEXICON[lang][w] for w in en)))
     return rows
-
-
-def tokenize(tokenizer, texts, prefix=""):
-    n_prefix = len(tokenizer(prefix, add_special_tokens=False)["input_ids"]) if prefix else 0
-    seqs, contents = [], []
-    for text in texts:
-        ids = tokenizer(prefix + text)["input_ids"]
-        seqs.append(ids)
-        contents.append([False] * (1 + n_prefix) + [True] * (len(ids) - 2 - n_prefix) + [False])
-    return TokenArrays.from_lists(seqs, contents, [False] * len(seqs))
-
-
-def build_split(root: Path, split: str, rows, teacher_dir: Path, student_dir: Path) -> SplitPaths:
-    """Bitext TSV, token files and a teacher cache; only here does the teacher run."""
-    paths = SplitPaths.of(split, root)
-    paths.bitext.parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows, columns=["lang", "en", "xx"]).to_csv(paths.bitext, sep="\t", index=False)
-    teacher, t_tok = load_model(str(teacher_dir))
-    _, s_tok = load_model(str(student_dir))
-    tokenize(s_tok, [r[2] for r in rows], PREFIX).save(paths.student_xx)
-    tokenize(s_tok, [r[1] for r in rows], PREFIX).save(paths.student_en)
-    teacher_en = tokenize(t_tok, [r[1] for r in rows])
-    teacher_en.save(paths.teacher_en)
-    seqs = [teacher_en.seq(i).tolist() for i in range(len(rows))]
-    ids, mask = pad_batch(seqs, t_tok.pad_token_id)
-    with torch.no_grad():
-        hidden = teacher(input_ids=ids, attention_mask=mask).last_hidden_state
-    pooled = F.normalize(pool(hidden, mask), dim=-1).numpy()
-    tokens = [
-        F.normalize(
-            hidden[i, : len(s)][torch.from_numpy(teacher_en.content_mask(i))], dim=-1
-        ).numpy()
-        for i, s in enumerate(seqs)
-    ]
-    write_teacher_cache(paths.teacher_cache, pooled, tokens, {"spec": str(teacher_dir)})
-    return paths
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ time) does not import faiss, ir_measures or torch.
 
 from __future__ import annotations
 
-import importlib
+from .. import lazy_exports
 
 _EXPORTS = {
     "names": ["length_spec", "model_profile", "uses_teacher_index"],
@@ -58,15 +58,4 @@ _EXPORTS = {
     "pipeline": ["evaluate_model"],
     "run": ["resolve_lengths", "run_evaluate_model", "run_index_teacher"],
 }
-_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
-__all__ = sorted(_MODULE_OF)
-
-
-def __getattr__(name: str):
-    if name not in _MODULE_OF:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{_MODULE_OF[name]}", __name__), name)
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -106,26 +106,25 @@ def evaluate_model(
         cut("en2x", ENGLISH, "query", texts, lengths.query)
         return qids, enc.encode(texts, "query", max_length=lengths.query, desc="en questions")
 
-    english = None  # (index, docids) of the English paragraphs
+    english = None  # (index, docids, texts or None for the teacher index) of English paragraphs
     lareqa = None  # (index, docids) of the pooled LAReQA candidates
     with atomic_path(out_dir / "runs", is_dir=True) as runs_dir:
         for task, lang in pairs:
             where = f"{model} {task}/{lang}"
             if task in ("x2en", "en2en"):
                 if english is None and teacher_index is not None:
-                    english = (teacher_index.index, teacher_index.docids)
+                    english = (teacher_index.index, teacher_index.docids, None)
                 elif english is None:
                     docids, ptexts = read_docs(files.paragraphs(ENGLISH))
                     emb = enc.encode(
                         ptexts, "passage", max_length=lengths.passage, desc="en paragraphs"
                     )
-                    english = (build_index(emb, index_spec), docids)
-                if teacher_index is not None:
+                    english = (build_index(emb, index_spec), docids, ptexts)
+                index, docids, ptexts = english
+                if ptexts is None:  # the teacher index's side
                     teacher_cut(task, "passage")
                 else:
-                    cut(task, ENGLISH, "passage", read_docs(files.paragraphs(ENGLISH))[1],
-                        lengths.passage)  # fmt: skip
-                index, docids = english
+                    cut(task, ENGLISH, "passage", ptexts, lengths.passage)
                 qids, texts = read_questions(files.questions(lang))
                 cut(task, lang, "query", texts, lengths.query)
                 queries = enc.encode(
@@ -151,7 +150,7 @@ def evaluate_model(
                         max_length=lengths.lareqa_candidate,
                         desc="lareqa candidates",
                     )
-                    lareqa = (build_index(emb, index_spec), docids, ctexts)
+                    lareqa = (build_index(emb, index_spec), docids)
                     by_lang = {}
                     for docid, text in zip(docids, ctexts, strict=True):
                         by_lang.setdefault(docid.split("_", 1)[0], []).append(text)
@@ -159,7 +158,7 @@ def evaluate_model(
                         cut(
                             task, cand_lang, "passage", texts, lengths.lareqa_candidate, "candidate"
                         )
-                index, docids, _ = lareqa
+                index, docids = lareqa
                 qids, texts = read_questions(files.lareqa_questions(lang))
                 cut(task, lang, "query", texts, lengths.lareqa_query)
                 queries = enc.encode(
