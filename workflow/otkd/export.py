@@ -54,11 +54,19 @@ IDENTITY = "torch.nn.modules.linear.Identity"
 log = logging.getLogger(__name__)
 
 
+DEV_METRIC_TEXT = {  # otkd.train.dev.DEV_METRICS, for the model card
+    "accuracy": "FLORES dev retrieval accuracy@1, student xx -> teacher en, within language",
+    "mrr": "FLORES dev MRR, student xx -> pool of all dev English sentences",
+    "fidelity": "FLORES dev ranking fidelity: Spearman of the student's ranking of the dev "
+    "English pool from xx with the teacher's from en",
+}
+
+
 @dataclass
 class ModelCardInfo:
     """What the model card states beyond the checkpoint's own files.
 
-    ``arm``, ``seed``, ``best_step`` and ``dev_accuracy`` default to the values training
+    ``arm``, ``seed``, ``best_step``, ``dev_metric`` and ``dev_score`` default to the values training
     stored in ``otkd_model.json``. ``bitext``: e.g. ``{"train_sources": [...], "dev_source":
     ..., "budget_per_language": ..., "pairs": ...}``; ``hyperparameters``: flat mapping
     (learning rate, steps, loss weights, ...); ``xquad``: rows ``{"task", "lang", "measure",
@@ -75,8 +83,8 @@ class ModelCardInfo:
     bitext: dict = field(default_factory=dict)
     hyperparameters: dict = field(default_factory=dict)
     best_step: int | None = None
-    dev_accuracy: float | None = None
-    dev_metric: str = "dev bitext retrieval accuracy (student xx -> teacher en, top 1)"
+    dev_score: float | None = None
+    dev_metric: str | None = None
     xquad: list[dict] = field(default_factory=list)
     model_name: str | None = None
     license: str = "mit"
@@ -343,7 +351,7 @@ def build_model_card(
 ):
     """The model card (``huggingface_hub.ModelCard``) from plain values: ``info`` (see
     :class:`ModelCardInfo`), the checkpoint's profile (``otkd_model.json`` content: arm, seed,
-    best step and dev accuracy fill what ``info`` leaves unset), the output dimension and
+    best step and dev score fill what ``info`` leaves unset), the output dimension and
     whether a student -> teacher map is part of the model."""
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
@@ -353,7 +361,11 @@ def build_model_card(
     arm = info.arm if info.arm is not None else stored.get("arm")
     seed = info.seed if info.seed is not None else stored.get("seed")
     best_step = info.best_step if info.best_step is not None else stored.get("best_step")
-    dev = info.dev_accuracy if info.dev_accuracy is not None else stored.get("best_dev_accuracy")
+    # checkpoints written before the dev metrics existed stored best_dev_accuracy
+    legacy = "best_dev_accuracy" in stored and "best_dev_score" not in stored
+    stored_dev = stored.get("best_dev_accuracy") if legacy else stored.get("best_dev_score")
+    dev = info.dev_score if info.dev_score is not None else stored_dev
+    dev_metric = info.dev_metric or ("accuracy" if legacy else stored.get("dev_metric"))
     if arm is None or seed is None:
         raise PipelineError(
             "model card: arm and seed are neither in the card info nor in the checkpoint's "
@@ -390,7 +402,8 @@ def build_model_card(
         "bitext": dict(info.bitext),
         "hyperparameters": dict(info.hyperparameters),
         "best_step": best_step,
-        "dev_accuracy": dev,
+        "dev_metric": dev_metric,
+        "dev_score": dev,
     }
     tags = ["sentence-transformers", "sentence-similarity", "feature-extraction"]
     tags += ["knowledge-distillation", "cross-lingual-retrieval"]
@@ -428,7 +441,8 @@ def build_model_card(
     scores = []
     if dev is not None:
         step = f" at step {best_step}" if best_step is not None else ""
-        scores.append(f"- {info.dev_metric}: {float(dev):.4f} (best checkpoint{step})")
+        what = DEV_METRIC_TEXT.get(dev_metric, dev_metric)
+        scores.append(f"- dev {dev_metric} ({what}): {float(dev):.4f} (best checkpoint{step})")
     xquad = _xquad_tables(info.xquad) if info.xquad else "Not evaluated yet."
     body = f"""
 # {name}

@@ -20,10 +20,12 @@ is built. ``ARMS`` is the one list of arms: the config schema, ``otkd.losses`` a
 from __future__ import annotations
 
 import copy
+import csv
 import hashlib
 import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import NamedTuple
 
 from .io import PipelineError
@@ -365,6 +367,21 @@ def arm_settings(train_cfg: dict, arm: str) -> dict:
 # ---------------------------------------------------------------- the dev sweep
 
 
+# the FLORES dev scores of otkd.train.dev (train.dev_metric selects one)
+DEV_METRICS = ("accuracy", "mrr", "fidelity")
+SWEEP = "sweep"  # a tuned loss parameter's config value: take the dev sweep's selection
+SWEEP_ROUND_COLUMNS = [
+    "arm",
+    "param",
+    "value",
+    "round",
+    "dev_metric",
+    "best_dev_score",
+    "best_step",
+]
+SELECTED_COLUMNS = ["arm", "param", "value", "source", "dev_metric", "best_dev_score", "runs"]
+
+
 class SweepRun(NamedTuple):
     """One run of the dev sweep: ``arm`` with its loss parameter ``param`` set to ``value``."""
 
@@ -377,16 +394,84 @@ class SweepRun(NamedTuple):
         return f"{root}/{self.arm}/{self.param}_{self.value}"
 
 
-def sweep_plan(sweep_cfg: dict) -> list[SweepRun]:
-    """The ``(arm, param, value)`` runs of the dev sweep.
+def tuned_arms(train_cfg: dict, sweep_cfg: dict, where: str = "train") -> list[str]:
+    """The arms whose loss parameter (:data:`SWEEP_PARAMS`) is ``"sweep"`` in a section some
+    arm of ``train_cfg["arms"]`` reads (``ot_kl`` reads ``kl`` and ``ot``): the dev sweep
+    selects it. A number is explicit and wins.
 
-    An arm is tuned when its list key (:data:`SWEEP_PARAMS`) is in ``sweep_cfg``. Every tuned
-    arm gets the same budget (same number of runs of ``sweep.steps`` steps each): lists of
-    different lengths raise PipelineError naming both keys.
+    Raises PipelineError when a parameter is ``"sweep"`` but the sweep section lists no
+    values for it (``where`` prefixes the key in the message).
+    """
+    out = []
+    for arm in train_cfg["arms"]:
+        for section in LOSS_SECTIONS.get(arm, ()):
+            if section in out or section not in SWEEP_PARAMS:
+                continue
+            param, key = SWEEP_PARAMS[section]
+            if train_cfg.get(section, {}).get(param) != SWEEP:
+                continue
+            if not sweep_cfg.get(key):
+                raise PipelineError(
+                    f"config key '{where}.{section}.{param}' is {SWEEP!r} but 'sweep.{key}' "
+                    f"lists no values; list the values to sweep or set a number"
+                )
+            out.append(section)
+    return out
+
+
+def explicit_params(train_cfg: dict) -> list[dict]:
+    """``{"arm", "param", "value"}`` of every sweepable parameter that an arm of
+    ``train_cfg["arms"]`` reads and the config sets to a number (reported as "config")."""
+    out = []
+    for arm in train_cfg["arms"]:
+        for section in LOSS_SECTIONS.get(arm, ()):
+            if section not in SWEEP_PARAMS or any(r["arm"] == section for r in out):
+                continue
+            param, _ = SWEEP_PARAMS[section]
+            value = train_cfg.get(section, {}).get(param)
+            if value is not None and value != SWEEP:
+                out.append({"arm": section, "param": param, "value": float(value)})
+    return out
+
+
+def needs_selection(train_cfg: dict, arm: str) -> bool:
+    """Whether a run of ``arm`` reads a ``"sweep"`` parameter (so the selected file)."""
+    return any(
+        train_cfg.get(section, {}).get(SWEEP_PARAMS[section][0]) == SWEEP
+        for section in LOSS_SECTIONS.get(arm, ())
+        if section in SWEEP_PARAMS
+    )
+
+
+def sweep_round_values(sweep_cfg: dict, arm: str, previous: str | Path | None) -> list[float]:
+    """The values of one sweep round of ``arm``: the initial grid (round 0, ``previous`` is
+    None) or the values of the previous round's table plus its :func:`extend_grid` value."""
+    if previous is None:
+        return sweep_grid(sweep_cfg, arm)
+    values, scores = read_sweep_round(previous)
+    new = extend_grid(values, scores)
+    if new is None:
+        raise PipelineError(f"{previous}: the best value is interior; no further round")
+    return [*values, new]
+
+
+def sweep_grid(sweep_cfg: dict, arm: str) -> list[float]:
+    """The initial grid of ``arm``'s parameter: ``sweep.<key>``, sorted, distinct."""
+    _, key = SWEEP_PARAMS[arm]
+    return sorted({float(v) for v in sweep_cfg.get(key, [])})
+
+
+def sweep_plan(sweep_cfg: dict, arms: list[str] | None = None) -> list[SweepRun]:
+    """The ``(arm, param, value)`` runs of the initial sweep grid (round 0).
+
+    ``arms``: the tuned arms (:func:`tuned_arms`); None: every arm whose list key
+    (:data:`SWEEP_PARAMS`) is in ``sweep_cfg``. Every tuned arm gets the same budget (same
+    number of runs of ``sweep.steps`` steps each): lists of different lengths raise
+    PipelineError naming both keys. Grid extensions (:func:`extend_grid`) come on top.
     """
     runs, counts = [], {}
     for arm, (param, key) in SWEEP_PARAMS.items():
-        if key not in sweep_cfg:
+        if key not in sweep_cfg or (arms is not None and arm not in arms):
             continue
         values = list(sweep_cfg[key])
         if not values:
@@ -394,6 +479,8 @@ def sweep_plan(sweep_cfg: dict) -> list[SweepRun]:
         counts[key] = len(values)
         runs += [SweepRun(arm, param, float(v)) for v in values]
     if not counts:
+        if arms == []:
+            return []
         keys = ", ".join(f"sweep.{key}" for _, key in SWEEP_PARAMS.values())
         raise PipelineError(f"config key 'sweep': no values to sweep (set one of {keys})")
     if len(set(counts.values())) > 1:
@@ -405,6 +492,41 @@ def sweep_plan(sweep_cfg: dict) -> list[SweepRun]:
     return runs
 
 
+def best_position(values: list[float], scores: list[float]) -> int:
+    """Index (in ascending ``values`` order) of the best score; among tied best scores the
+    one farthest from the grid's edges (then the smallest value)."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    ranked = [scores[i] for i in order]
+    top = max(ranked)
+    tied = [k for k, v in enumerate(ranked) if v == top]
+    n = len(ranked)
+    return max(tied, key=lambda k: (min(k, n - 1 - k), -k))
+
+
+def extend_grid(values: list[float], scores: list[float]) -> float | None:
+    """The next value of a sweep whose best score lies at an edge of its grid, else None.
+
+    The grid is extended geometrically in the best edge's direction: the new value is
+    ``edge**2 / neighbour`` (one more step of the grid's own ratio at that edge; a
+    one-value grid doubles), rounded to 4 significant digits. An interior best (or a tie won by an interior value) returns None.
+    """
+    if len(values) != len(scores) or not values:
+        raise PipelineError("sweep: values and scores must be non-empty and of equal length")
+    grid = sorted(float(v) for v in values)
+    k = best_position(list(values), list(scores))
+    if len(grid) == 1:
+        return float(f"{grid[0] * 2:.4g}")
+    if 0 < k < len(grid) - 1:
+        return None
+    edge, neighbour = (grid[0], grid[1]) if k == 0 else (grid[-1], grid[-2])
+    return float(f"{edge * edge / neighbour:.4g}")
+
+
+def edge_name(values: list[float], scores: list[float]) -> str:
+    """``"lower"`` or ``"upper"``: the edge of the best value (for messages)."""
+    return "lower" if best_position(list(values), list(scores)) == 0 else "upper"
+
+
 def sweep_settings(train_cfg: dict, sweep_cfg: dict, arm: str, param: str, value: float) -> dict:
     """``arm_settings`` of one sweep run: the swept value and ``sweep.steps`` steps
     (``train.steps`` when ``sweep.steps`` is unset)."""
@@ -414,6 +536,61 @@ def sweep_settings(train_cfg: dict, sweep_cfg: dict, arm: str, param: str, value
     settings[arm] = dict(settings.get(arm, {}), **{param: float(value)})
     settings["steps"] = int(sweep_cfg["steps"] if "steps" in sweep_cfg else settings["steps"])
     return settings
+
+
+def apply_selected(settings: dict, arm: str, selected: list[dict], source: str = "") -> dict:
+    """``settings`` (:func:`arm_settings`) with every ``"sweep"`` loss parameter replaced by
+    the selected value (rows of ``selected.tsv``: ``arm``, ``param``, ``value``).
+
+    Raises PipelineError naming ``source`` when a parameter is ``"sweep"`` and no row selects
+    it. Returns a copy; explicit values are kept as they are.
+    """
+    out = copy.deepcopy(settings)
+    for section in LOSS_SECTIONS.get(arm, ()):
+        params = out.get(section)
+        if not isinstance(params, dict):
+            continue
+        for param, value in params.items():
+            if value != SWEEP:
+                continue
+            rows = [r for r in selected if r["arm"] == section and r["param"] == param]
+            if not rows:
+                raise PipelineError(
+                    f"{source or 'selected parameters'}: no selected value for "
+                    f"train.{section}.{param} (config value {SWEEP!r}); rerun the sweep"
+                )
+            params[param] = float(rows[0]["value"])
+    return out
+
+
+def resolve_settings(settings: dict, arm: str, selected: str | Path | None) -> dict:
+    """:func:`apply_selected` with the rows of the ``selected`` file (None: no file, so a
+    ``"sweep"`` parameter is an error): what a run's script trains with."""
+    rows = read_selected(selected) if selected else []
+    return apply_selected(settings, arm, rows, source=str(selected or "no selected.tsv"))
+
+
+def read_selected(path: str | Path) -> list[dict]:
+    """The rows of a ``selected.tsv`` (columns :data:`SELECTED_COLUMNS`) as dicts."""
+    return _read_tsv(path, SELECTED_COLUMNS)
+
+
+def read_sweep_round(path: str | Path) -> tuple[list[float], list[float]]:
+    """``(values, best dev scores)`` of a sweep round table (:data:`SWEEP_ROUND_COLUMNS`)."""
+    rows = _read_tsv(path, SWEEP_ROUND_COLUMNS)
+    return [float(r["value"]) for r in rows], [float(r["best_dev_score"]) for r in rows]
+
+
+def _read_tsv(path: str | Path, columns: list[str]) -> list[dict]:
+    try:
+        with open(path, newline="") as handle:
+            rows = list(csv.DictReader(handle, delimiter="\t"))
+    except OSError as exc:
+        raise PipelineError(f"{path}: cannot read ({exc})") from exc
+    missing = [c for c in columns if rows and c not in rows[0]]
+    if not rows or missing:
+        raise PipelineError(f"{path}: expected a table with columns {columns} (missing {missing})")
+    return rows
 
 
 # ---------------------------------------------------------------- the learning curve

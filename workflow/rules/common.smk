@@ -248,7 +248,7 @@ def ot_plan_inputs(wildcards):
     files["model"] = runs.Run(
         "ot", exp.train["seeds"][0], experiment=exp.name
     ).model_dir()
-    return files
+    return {**files, **selected_input(exp, "ot")}
 
 
 def ot_plan_settings(wildcards):
@@ -422,19 +422,38 @@ def experiment_of(wildcards):
     return EXPERIMENTS[wildcards.experiment]
 
 
+def experiment_dev_metric(wildcards):
+    """The dev score that selects checkpoints and sweep values in the experiment."""
+    return experiment_of(wildcards).train["dev_metric"]
+
+
 def train_projection(wildcards):
     """The experiment's student -> teacher map setting: false, true or ridge."""
     return experiment_of(wildcards).projection
 
 
-def train_inputs(wildcards):
-    """split_inputs of a main run (its experiment's teacher, the train split) and, with
-    projection ridge, the experiment's fitted projection."""
+def sweep_inputs(wildcards):
+    """split_inputs of a main or sweep run (its experiment's teacher, the train split) and,
+    with projection ridge, the experiment's fitted projection."""
     exp = experiment_of(wildcards)
     files = split_inputs(exp.teacher_key, "train")
     if exp.projection == "ridge":
         files["projection"] = f"results/projection/{exp.name}/main"
     return files
+
+
+def selected_input(exp, arm):
+    """``{"selected": the experiment's selected.tsv}`` when a run of ``arm`` reads a loss
+    parameter the dev sweep selects (config value "sweep"), else {}."""
+    if runs.needs_selection(exp.train, arm):
+        return {"selected": f"{exp.sweep_dir()}/selected.tsv"}
+    return {}
+
+
+def train_inputs(wildcards):
+    """sweep_inputs of a main run and, when it reads a swept parameter, the selection."""
+    exp = experiment_of(wildcards)
+    return {**sweep_inputs(wildcards), **selected_input(exp, wildcards.arm)}
 
 
 def projection_inputs(wildcards):
@@ -480,27 +499,77 @@ def train_card(wildcards):
 
 
 def sweep_targets():
-    """The sweep table and figure of every experiment."""
+    """The sweep table, selected parameters and figure of every experiment."""
     return expand(
-        "results/sweep/{experiment}/sweep.{ext}",
+        "results/sweep/{experiment}/{name}",
         experiment=EXPERIMENTS,
-        ext=["tsv", "png"],
+        name=["sweep.tsv", "selected.tsv", "sweep.png"],
     )
 
 
-def sweep_runs(wildcards):
-    """(arm, param, value) of every sweep run of the experiment (its sweep section; equal
-    budget per arm), as plain tuples."""
-    return [tuple(run) for run in runs.sweep_plan(experiment_of(wildcards).sweep)]
-
-
-def sweep_curves(wildcards):
-    """The dev curve of every sweep run of the experiment."""
+def sweep_round_values(wildcards):
+    """The values of one sweep round of an arm: the configured grid (round 0), else the
+    previous round's values plus its grid extension (read once that round has run)."""
     exp = experiment_of(wildcards)
+    previous = None
+    if int(wildcards.round) > 0:
+        previous = checkpoints.sweep_round.get(
+            experiment=wildcards.experiment,
+            arm=wildcards.arm,
+            round=int(wildcards.round) - 1,
+        ).output[0]
+    return runs.sweep_round_values(exp.sweep, wildcards.arm, previous)
+
+
+def sweep_round_curves(wildcards):
+    """The dev curves of the runs of one sweep round."""
+    exp = experiment_of(wildcards)
+    param = runs.SWEEP_PARAMS[wildcards.arm][0]
     return [
-        f"{run.directory(exp.sweep_dir())}/dev_curve.tsv"
-        for run in runs.sweep_plan(exp.sweep)
+        f"{runs.SweepRun(wildcards.arm, param, v).directory(exp.sweep_dir())}/dev_curve.tsv"
+        for v in sweep_round_values(wildcards)
     ]
+
+
+def sweep_round_params(wildcards):
+    """What rule sweep_round needs besides the curves: the parameter, the values, the grid
+    size, the dev metric and the extension limit."""
+    exp = experiment_of(wildcards)
+    return {
+        "param": runs.SWEEP_PARAMS[wildcards.arm][0],
+        "values": sweep_round_values(wildcards),
+        "n_grid": len(runs.sweep_grid(exp.sweep, wildcards.arm)),
+        "metric": exp.train["dev_metric"],
+        "max_extensions": int(exp.sweep["max_extensions"]),
+    }
+
+
+def sweep_final_round(wildcards):
+    """The last round table of one tuned arm: rounds follow one another while the best
+    value is at a grid edge (otkd.runs.extend_grid)."""
+    round_ = 0
+    while True:
+        table = checkpoints.sweep_round.get(
+            experiment=wildcards.experiment, arm=wildcards.arm, round=round_
+        ).output[0]
+        if runs.extend_grid(*runs.read_sweep_round(table)) is None:
+            return table
+        round_ += 1
+
+
+def sweep_arm_tables(wildcards):
+    """The final table of every tuned arm of the experiment (equal initial grids)."""
+    exp = experiment_of(wildcards)
+    tuned = runs.tuned_arms(exp.train, exp.sweep)
+    runs.sweep_plan(
+        exp.sweep, tuned
+    )  # raises unless every tuned arm has as many values
+    return [f"{exp.sweep_dir()}/{arm}/final.tsv" for arm in tuned]
+
+
+def sweep_explicit(wildcards):
+    """The sweepable parameters the experiment's config sets to a number (they win)."""
+    return runs.explicit_params(experiment_of(wildcards).train)
 
 
 def sweep_run_settings(wildcards):
@@ -552,7 +621,7 @@ def curve_train_inputs(wildcards):
     files = split_inputs(exp.teacher_key, "curve")
     if exp.projection == "ridge":
         files["projection"] = f"results/projection/{exp.name}/n{wildcards.budget}"
-    return files
+    return {**files, **selected_input(exp, wildcards.arm)}
 
 
 def curve_projection_inputs(wildcards):

@@ -66,6 +66,7 @@ rule plot_figures:
         runtime=10,
     params:
         experiment="{experiment}",
+        dev_metric=experiment_dev_metric,
     script:
         "../scripts/plot_figures.py"
 

@@ -12,4 +12,5 @@ make_figures(
     sorted({Path(log).parent for log in snakemake.input.runs}),
     snakemake.output[0],
     experiment=snakemake.params.experiment,
+    dev_metric=snakemake.params.dev_metric,
 )

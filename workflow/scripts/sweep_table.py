@@ -1,7 +1,10 @@
-"""Snakemake script of rule sweep_table: best dev accuracy of every sweep run."""
+"""Snakemake script of rule sweep_table: every sweep run of the final rounds and the
+selected parameters (tuned by the sweep, or set explicitly in the config)."""
 
 from otkd.io import setup_logging, write_df
-from otkd.train import summarize_sweep
+from otkd.train.sweep import select
 
 setup_logging(snakemake.log[0])
-write_df(snakemake.output[0], summarize_sweep(snakemake.params.runs, list(snakemake.input)))
+table, selected = select(list(snakemake.input), snakemake.params.explicit)
+write_df(snakemake.output.table, table)
+write_df(snakemake.output.selected, selected)

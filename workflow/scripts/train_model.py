@@ -3,6 +3,7 @@ sweep_run (a short dev-scored run, no checkpoint)."""
 
 import torch
 from otkd.io import setup_logging
+from otkd.runs import resolve_settings
 from otkd.train import SplitPaths, train
 
 setup_logging(snakemake.log[0])
@@ -10,7 +11,9 @@ torch.set_num_threads(snakemake.threads)
 train(
     snakemake.wildcards.arm,
     int(snakemake.params.seed),
-    snakemake.params.settings,
+    resolve_settings(
+        snakemake.params.settings, snakemake.wildcards.arm, snakemake.input.get("selected")
+    ),
     snakemake.params.student,
     SplitPaths.from_input(snakemake.input, "train"),
     SplitPaths.from_input(snakemake.input, "dev"),

@@ -83,8 +83,8 @@ def write_fake_training(root: Path) -> None:
                 {"step": steps, "loss": 1.0 / (steps + 1), "lr": 1e-5, "pairs_per_s": 10.0,
                  "elapsed_s": steps * 0.1, "padding_share": 0.2, "skipped": 0}
             ).to_csv(d / "train_log.tsv", sep="\t", index=False)  # fmt: skip
-            dev = [(s, lang, 0.5 + s / 100) for s in steps for lang in LANGS]
-            pd.DataFrame(dev, columns=["step", "lang", "accuracy"]).to_csv(
+            dev = [(s, lang, 0.5 + s / 100, 0.9) for s in steps for lang in LANGS]
+            pd.DataFrame(dev, columns=["step", "lang", "fidelity", "accuracy"]).to_csv(
                 d / "dev_curve.tsv", sep="\t", index=False
             )
 
@@ -324,7 +324,8 @@ def test_smoothed_loss_and_sweep_figure(tmp_path):
             "arm": ["kl", "kl", "ot", "ot", "ot"],
             "param": ["temperature", "temperature", "eps", "eps", "eps"],
             "value": [0.05, 0.1, 0.01, 0.05, 0.2],
-            "best_dev_accuracy": [0.5, 0.6, 0.4, 0.7, 0.6],
+            "dev_metric": "fidelity",
+            "best_dev_score": [0.5, 0.6, 0.4, 0.7, 0.6],
             "best_step": [10, 10, 10, 20, 10],
             "selected": [False, True, False, True, False],
         }
@@ -333,9 +334,10 @@ def test_smoothed_loss_and_sweep_figure(tmp_path):
     make_sweep_figure(tmp_path / "sweep.tsv", tmp_path / "out" / "sweep.png")
     assert (tmp_path / "out" / "sweep.png").read_bytes()[:4] == b"\x89PNG"
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["sweep.png"]
+    # no tuned parameter (all set in the config): a figure that says so
     sweep.iloc[:0].to_csv(tmp_path / "empty.tsv", sep="\t", index=False)
-    with pytest.raises(PipelineError, match="no sweep runs"):
-        make_sweep_figure(tmp_path / "empty.tsv", tmp_path / "out" / "x.png")
+    make_sweep_figure(tmp_path / "empty.tsv", tmp_path / "out" / "x.png")
+    assert (tmp_path / "out" / "x.png").read_bytes()[:4] == b"\x89PNG"
 
 
 SNAKEFILE = """\

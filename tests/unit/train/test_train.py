@@ -22,14 +22,14 @@ from otkd.models import PROJECTION_FILE, ModelProfile, load_projection
 from otkd.projection import fit_ridge, run_fit_projection
 from otkd.runs import arm_settings, sweep_plan, sweep_settings
 from otkd.train import (
+    DEV_METRICS,
     LOG_COLUMNS,
     SplitPaths,
     batch_plan,
     budget_rows,
-    dev_accuracy,
+    dev_scores,
     load_split,
     padding_share,
-    summarize_sweep,
     train,
 )
 from safetensors.torch import load_file
@@ -174,13 +174,20 @@ def test_checkpoint_is_loadable_and_keeps_the_best_dev_model(data, tmp_path):
     assert profile["query_prefix"] == PREFIX and profile["pooling"] == "mean"
     enc = Encoder(ModelProfile.from_config({**profile, "spec": str(model_dir)}), device="cpu",
                   show_progress=False)  # fmt: skip
-    acc = dev_accuracy(enc, load_split(data["dev"]))
+    scores = dev_scores(enc, load_split(data["dev"]))
     curve = pd.read_csv(tmp_path / "dev_curve.tsv", sep="\t")
+    assert list(curve.columns) == ["step", "lang", *DEV_METRICS]
     mean = curve[(curve["lang"] == "all") & (curve["step"] > 0)]
-    assert summary["best_dev_accuracy"] == pytest.approx(mean["accuracy"].max())
-    best_step = int(mean.loc[mean["accuracy"].idxmax(), "step"])
+    assert summary["dev_metric"] == profile["dev_metric"] == "fidelity"  # the default
+    assert summary["best_dev_score"] == pytest.approx(mean["fidelity"].max())
+    assert len(set(mean["fidelity"])) > 1  # the choice is a real one
+    best_step = int(mean.loc[mean["fidelity"].idxmax(), "step"])
     assert summary["best_step"] == best_step
-    assert acc["all"] == pytest.approx(summary["best_dev_accuracy"])
+    # the saved checkpoint is the best one: its scores are those of the curve's best step
+    assert scores["fidelity"]["all"] == pytest.approx(summary["best_dev_score"], abs=1e-4)
+    assert scores["accuracy"]["all"] == pytest.approx(
+        float(mean.loc[mean["step"] == best_step, "accuracy"].iloc[0]), abs=1e-4
+    )
     assert not list(tmp_path.glob(".*tmp"))
 
 
@@ -369,21 +376,6 @@ def test_sweep_plan_and_settings():
     assert settings["steps"] == 7 and settings["ot"]["eps"] == 0.07
     assert settings["ot"]["n_iter"] == SETTINGS["ot"]["n_iter"] and "kl" not in settings
     assert SETTINGS["ot"]["eps"] == 0.1 and SETTINGS["steps"] == 30  # not mutated
-
-
-def test_summarize_sweep(tmp_path):
-    curves = []
-    for i, accs in enumerate([[0.1, 0.5, 0.4], [0.1, 0.3, 0.6], [0.2, 0.2, 0.25]]):
-        path = tmp_path / f"{i}.tsv"
-        pd.DataFrame({"step": [0, 10, 20], "lang": "all", "accuracy": accs}).to_csv(
-            path, sep="\t", index=False
-        )
-        curves.append(path)
-    runs = [("kl", "temperature", 0.02), ("kl", "temperature", 0.05), ("ot", "eps", 0.1)]
-    table = summarize_sweep(runs, curves)
-    assert table["best_dev_accuracy"].tolist() == [0.5, 0.6, 0.25]
-    assert table["best_step"].tolist() == [10, 20, 20]
-    assert table["selected"].tolist() == [False, True, True]
 
 
 def test_load_split_rejects_mismatched_files(data, tmp_path):

@@ -21,10 +21,10 @@ from .tables import AGG_LANG, COMPARISON_COLUMNS, TABLE_COLUMNS, read_tsv, tasks
 log = logging.getLogger(__name__)
 
 TRAIN_LOG_COLUMNS = ["step", "loss"]
-SWEEP_COLUMNS = ["arm", "param", "value", "best_dev_accuracy", "best_step", "selected"]
+SWEEP_COLUMNS = ["arm", "param", "value", "dev_metric", "best_dev_score", "best_step", "selected"]
 INIT = "student_init"
 GAIN_COLUMNS = ["task", "lang", "arm", "metric", "init", "score", "gain"]
-DEV_CURVE_COLUMNS = ["step", "lang", "accuracy"]
+DEV_CURVE_COLUMNS = ["step", "lang"]  # plus one column per dev metric (otkd.train.dev)
 
 
 def plot_scores(table: pd.DataFrame, task: str, metric: str, path) -> None:
@@ -113,11 +113,15 @@ def smooth_loss(loss: pd.Series, share: float = 0.05) -> pd.Series:
     return loss.astype(float).ewm(span=span, ignore_na=True).mean()
 
 
-def plot_training(train_log: pd.DataFrame, dev_curve: pd.DataFrame, path) -> None:
+def plot_training(
+    train_log: pd.DataFrame, dev_curve: pd.DataFrame, path, dev_metric: str = "fidelity"
+) -> None:
     """One training-loss panel per arm (losses of different arms are on different scales),
-    one thin line per seed, then mean dev accuracy over languages against step for all arms."""
+    one thin line per seed, then the mean dev ``dev_metric`` over languages against step for
+    all arms (``accuracy`` for dev curves written before the other metrics existed)."""
     import matplotlib.pyplot as plt
 
+    metric = dev_metric if dev_metric in dev_curve.columns else "accuracy"
     arms = list(dict.fromkeys(train_log["arm"]))
     fig, axes = plt.subplots(1, len(arms) + 1, figsize=(4 * (len(arms) + 1), 3.6), squeeze=False)
     for i, arm in enumerate(arms):
@@ -135,12 +139,12 @@ def plot_training(train_log: pd.DataFrame, dev_curve: pd.DataFrame, path) -> Non
         ax.legend(fontsize="x-small")
         dev = dev_curve[dev_curve["arm"] == arm]
         for j, (_, run) in enumerate(dev.groupby("seed")):
-            acc = run.groupby("step")["accuracy"].mean()
+            acc = run.groupby("step")[metric].mean()
             axes[0, -1].plot(
                 acc.index, acc.to_numpy(), color=f"C{i}", marker="o", ms=3, lw=0.8,
                 label=arm if j == 0 else None,
             )  # fmt: skip
-    axes[0, -1].set(xlabel="step", ylabel="accuracy (mean over languages)", title="FLORES dev")
+    axes[0, -1].set(xlabel="step", ylabel=f"{metric} (mean over languages)", title="FLORES dev")
     axes[0, -1].legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -204,22 +208,32 @@ def plot_gain_vs_init(gains: pd.DataFrame, path) -> pd.DataFrame:
 
 
 def plot_sweep(sweep: pd.DataFrame, path) -> None:
-    """One panel per (arm, hyper-parameter): best dev accuracy against the value (log axis
-    when the values span more than a factor 10), the selected value marked."""
+    """One panel per (arm, hyper-parameter): best dev score against the value (log axis
+    when the values span more than a factor 10), the selected value marked; a note when no
+    parameter was tuned (every one set in the config)."""
     import matplotlib.pyplot as plt
 
+    if sweep.empty:
+        fig, ax = plt.subplots(figsize=(4, 1.5))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no swept parameter: every value is set in the config",
+                ha="center", va="center")  # fmt: skip
+        fig.savefig(path, dpi=120, format="png")
+        plt.close(fig)
+        return
     pairs = list(dict.fromkeys(zip(sweep["arm"], sweep["param"], strict=True)))
     fig, axes = plt.subplots(1, len(pairs), figsize=(4 * len(pairs), 3.4), squeeze=False)
     for i, (ax, (arm, param)) in enumerate(zip(axes[0], pairs, strict=True)):
         part = sweep[(sweep["arm"] == arm) & (sweep["param"] == param)].sort_values("value")
-        ax.plot(part["value"], part["best_dev_accuracy"], f"C{i}", marker="o")
+        ax.plot(part["value"], part["best_dev_score"], f"C{i}", marker="o")
         chosen = part[part["selected"].astype(str).str.lower() == "true"]
-        ax.scatter(chosen["value"], chosen["best_dev_accuracy"], s=160, marker="*",
+        ax.scatter(chosen["value"], chosen["best_dev_score"], s=160, marker="*",
                    color="C3", zorder=3, label="selected")  # fmt: skip
         values = part["value"].to_numpy(dtype=float)
         if (values > 0).all() and values.max() > 10 * values.min():
             ax.set_xscale("log")
-        ax.set(xlabel=param, ylabel="best dev accuracy@1", title=f"{arm}: {param}")
+        ax.set(xlabel=param, ylabel=f"best dev {part['dev_metric'].iloc[0]}",
+               title=f"{arm}: {param}")  # fmt: skip
         ax.legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=120, format="png")
@@ -232,14 +246,17 @@ def make_sweep_figure(sweep_path, out_path) -> None:
 
     matplotlib.use("Agg")
     sweep = read_tsv(sweep_path, SWEEP_COLUMNS)
-    if sweep.empty:
-        raise PipelineError(f"{sweep_path}: no sweep runs; rerun rule sweep_table")
     with atomic_path(out_path) as tmp:
         plot_sweep(sweep, tmp)
 
 
 def make_figures(
-    table_path, comparison_path, run_dirs: Sequence[str | Path], out_dir, experiment=None
+    table_path,
+    comparison_path,
+    run_dirs: Sequence[str | Path],
+    out_dir,
+    experiment=None,
+    dev_metric: str = "fidelity",
 ) -> list[str]:
     """Rule ``plot_figures``: every PNG into ``out_dir`` (written as a whole, atomically):
     ``scores_{task}.png``, ``{arm}_minus_{reference}.png``, ``training_curves.png`` and, when
@@ -265,7 +282,7 @@ def make_figures(
             ref = comparison.loc[comparison["arm"] == arm, "reference"].iloc[0]
             plot_difference(comparison, arm, tmp / f"{arm}_minus_{ref}.png")
             names.append(f"{arm}_minus_{ref}.png")
-        plot_training(train_log, dev_curve, tmp / "training_curves.png")
+        plot_training(train_log, dev_curve, tmp / "training_curves.png", dev_metric)
         names.append("training_curves.png")
         gains = init_gains(table)
         if not gains.empty:

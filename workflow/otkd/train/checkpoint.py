@@ -56,7 +56,8 @@ def save_checkpoint(
             arm=summary["arm"],
             seed=summary["seed"],
             best_step=summary["best_step"],
-            best_dev_accuracy=summary["best_dev_accuracy"],
+            dev_metric=summary["dev_metric"],
+            best_dev_score=summary["best_dev_score"],
         )
         write_json(tmp / PROFILE_FILE, info)
         write_sentence_transformers(tmp, card=card, max_length=st_max_length)

@@ -20,14 +20,14 @@ from ..model_profile import EvalLengths
 from ..models import model_max_length
 from .checkpoint import save_checkpoint, trainable_state
 from .data import SplitData, SplitPaths, budget_rows, load_split
-from .dev import DEV_BATCH_SIZE, dev_accuracy
+from .dev import DEV_BATCH_SIZE, DEV_METRICS, dev_scores
 from .sampler import batch_stream, padding_share
 from .setup import TrainingRun, setup_run
 
 log = logging.getLogger(__name__)
 
 LOG_COLUMNS = ["step", "loss", "lr", "pairs_per_s", "elapsed_s", "padding_share", "skipped"]
-CURVE_COLUMNS = ["step", "lang", "accuracy"]
+CURVE_COLUMNS = ["step", "lang", *DEV_METRICS]
 
 
 def _nonfinite(policy: str, arm: str, step: int, what: str) -> None:
@@ -41,36 +41,50 @@ def _nonfinite(policy: str, arm: str, step: int, what: str) -> None:
 
 @dataclass
 class DevTracker:
-    """Dev evaluations of one run: the curve rows and the best-dev state so far."""
+    """Dev evaluations of one run: the curve rows and the best-dev state so far, selected
+    by ``metric`` (one of :data:`otkd.train.dev.DEV_METRICS`, mean over languages)."""
 
     encoder: Encoder
     dev: SplitData
     patience: int
+    metric: str = "fidelity"
     curve: list = field(default_factory=list)
     best_step: int | None = None
-    best_accuracy: float = -math.inf
+    best_score: float = -math.inf
     best_state: dict | None = None
     stale: int = 0
-    last_accuracy: float = math.nan
+    last_score: float = math.nan
+
+    def __post_init__(self):
+        if self.metric not in DEV_METRICS:
+            raise PipelineError(
+                f"config key 'train.dev_metric': {self.metric!r} is not one of {DEV_METRICS}"
+            )
 
     def evaluate(self, net: torch.nn.Module, step: int) -> float:
-        """Dev accuracy@1 (mean over languages) at ``step``; appends to the curve."""
+        """The dev scores at ``step`` (appended to the curve); returns the selection score."""
         started = time.perf_counter()
         net.eval()  # the Encoder sets eval mode only once, at construction
-        acc = dev_accuracy(self.encoder, self.dev)
+        scores = dev_scores(self.encoder, self.dev)
         net.train()
-        self.curve.extend({"step": step, "lang": lang, "accuracy": a} for lang, a in acc.items())
+        for lang in scores[DEV_METRICS[0]]:
+            self.curve.append(
+                {"step": step, "lang": lang, **{m: scores[m][lang] for m in DEV_METRICS}}
+            )
         log.info(
-            "step %d: dev accuracy@1 %.4f (%.1f s)", step, acc["all"], time.perf_counter() - started
+            "step %d: dev %s (%.1f s)",
+            step,
+            " ".join(f"{m} {scores[m]['all']:.4f}" for m in DEV_METRICS),
+            time.perf_counter() - started,
         )
-        self.last_accuracy = acc["all"]
-        return acc["all"]
+        self.last_score = scores[self.metric]["all"]
+        return self.last_score
 
     def update(self, net: torch.nn.Module, step: int) -> bool:
         """Evaluate, keep the state when it beats the best; True when patience runs out."""
-        accuracy = self.evaluate(net, step)
-        if accuracy > self.best_accuracy:
-            self.best_step, self.best_accuracy = step, accuracy
+        score = self.evaluate(net, step)
+        if score > self.best_score:
+            self.best_step, self.best_score = step, score
             self.best_state, self.stale = trainable_state(net), 0
             return False
         self.stale += 1
@@ -120,7 +134,7 @@ def _run_steps(run: TrainingRun, seed: int, used: np.ndarray, tracker: DevTracke
     step = 0
     bar = tqdm(total=steps, desc=f"{arm} seed {seed}", unit="step", file=sys.stderr,
                mininterval=30, ascii=True, dynamic_ncols=False, ncols=100)  # fmt: skip
-    bar.set_postfix(dev=f"{tracker.last_accuracy:.4f}", refresh=False)
+    bar.set_postfix(dev=f"{tracker.last_score:.4f}", refresh=False)
     for step in range(1, steps + 1):
         idx = next(batches)
         t0 = time.perf_counter()
@@ -149,7 +163,7 @@ def _run_steps(run: TrainingRun, seed: int, used: np.ndarray, tracker: DevTracke
             )  # fmt: skip
         if step % n_eval == 0 or step == steps:
             stop = tracker.update(run.net, step)
-            bar.set_postfix(dev=f"{tracker.last_accuracy:.4f}", refresh=False)
+            bar.set_postfix(dev=f"{tracker.last_score:.4f}", refresh=False)
             if stop:
                 break
     bar.close()
@@ -246,7 +260,7 @@ def train(
         device=device,
     )
     cfg = run.cfg
-    tracker = DevTracker(_dev_encoder(run), dev_data, cfg["patience"])
+    tracker = DevTracker(_dev_encoder(run), dev_data, cfg["patience"], cfg["dev_metric"])
     used = budget_rows(train_data.langs, cfg.get("pairs_per_language"))
     log.info(
         "train arm=%s seed=%d steps=%d batch=%d pairs=%d (of %d) dev=%d device=%s loss=%s",
@@ -261,7 +275,8 @@ def train(
         "steps_run": step,
         "pairs": int(len(used)),
         "best_step": tracker.best_step,
-        "best_dev_accuracy": tracker.best_accuracy,
+        "dev_metric": tracker.metric,
+        "best_dev_score": tracker.best_score,
         "skipped": skipped,
         "padding_share": float(frame["padding_share"].mean()) if len(frame) else 0.0,
         "pairs_per_s": float(frame["pairs_per_s"].mean()) if len(frame) else 0.0,
