@@ -95,7 +95,7 @@ def finished_run(tmp_path_factory):
 def test_full_dag_produces_the_final_outputs(finished_run):
     work, cfg = finished_run
     results = work / "results"
-    for name in ["table.tsv", "comparison.tsv", "summary.md", "runtime.tsv"]:
+    for name in ["table.tsv", "comparison.tsv", "low_resource.tsv", "summary.md", "runtime.tsv"]:
         assert (results / name).stat().st_size > 0, name
     table = pd.read_csv(results / "table.tsv", sep="\t", keep_default_na=False)
     assert table.columns[0] == "experiment"

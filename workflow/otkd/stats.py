@@ -9,11 +9,15 @@ scores already averaged over training seeds), so every test here is paired.
   each difference's sign is flipped at random; two-sided p-value of the mean difference;
 - :func:`correct_pvalues`: Holm (default), Bonferroni, or Benjamini-Hochberg
   (``scipy.stats.false_discovery_control``);
-- :func:`cohens_dz`: paired effect size, mean difference / sd of the differences.
+- :func:`cohens_dz`: paired effect size, mean difference / sd of the differences;
+- :func:`rank_correlation_test`: Spearman's rho of paired values (per-language scores, say)
+  with a two-sided permutation p-value (``permutation_type="pairings"``), and
+  :func:`spearman_critical_rho`, the |rho| a sample of n pairs needs for p < alpha.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 
@@ -102,6 +106,81 @@ def cohens_dz(diffs: Sequence[float]) -> float:
     if sd == 0:
         return 0.0 if d.mean() == 0 else float("nan")
     return float(d.mean() / sd)
+
+
+def _rank_pearson(u, v, axis=-1):
+    """Pearson correlation along ``axis`` (vectorised); on ranks it is Spearman's rho."""
+    u = u - u.mean(axis=axis, keepdims=True)
+    v = v - v.mean(axis=axis, keepdims=True)
+    return (u * v).sum(axis=axis) / np.sqrt((u * u).sum(axis=axis) * (v * v).sum(axis=axis))
+
+
+def _pairings_test(x: np.ndarray, y: np.ndarray, n_resamples: int, seed: int):
+    """``scipy.stats.permutation_test`` of Spearman's rho over the pairings of ``x`` and
+    ``y``. Only ``x`` is passed and permuted (``y`` stays fixed in the statistic), so there are
+    n! distinct pairings, not (n!)^2 (scipy's advice for correlations); both are ranked once
+    (average ranks for ties), since re-pairing values does not change their ranks, and the
+    vectorised Pearson correlation of the ranks is the statistic."""
+    ry = stats.rankdata(y)
+    return stats.permutation_test(
+        (stats.rankdata(x),),
+        lambda rx, axis=-1: _rank_pearson(rx, ry, axis=axis),
+        permutation_type="pairings",
+        vectorized=True,
+        n_resamples=n_resamples,
+        alternative="two-sided",
+        rng=np.random.default_rng(seed),
+    )
+
+
+def rank_correlation_test(
+    x: Sequence[float], y: Sequence[float], *, n_resamples: int = 10000, seed: int = 0
+) -> tuple[float, float]:
+    """Spearman's rho of the pairs (x_i, y_i) and its two-sided permutation p-value.
+
+    rho is ``scipy.stats.spearmanr``'s. The p-value is ``scipy.stats.permutation_test(...,
+    permutation_type="pairings")``: under H0 (no association) every re-pairing of the x with
+    the y is equally likely. It is exact (all n! pairings) when n! <= ``n_resamples`` (n <= 7
+    at 10000); otherwise it is estimated from ``n_resamples`` random pairings drawn by a
+    generator seeded with ``seed`` (so reproducible), with scipy's +1 correction
+    p = 2 (k + 1) / (R + 1), k the random pairings at least as extreme on the observed side.
+    The smallest attainable p is thus 2 / n! exact and 2 / (R + 1) random: n = 11 has
+    11! = 39,916,800 pairings, so at R = 10000 it is random and p >= 2 / 10001 = 2.0e-4.
+    Either sample constant (rho undefined) gives (NaN, NaN).
+    """
+    a, b = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 1 or a.size < 2:
+        raise ValueError(f"rank correlation needs two 1-d samples of equal length >= 2: "
+                         f"{a.shape} {b.shape}")  # fmt: skip
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise ValueError("rank correlation needs finite values")
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float("nan"), float("nan")
+    rho = float(stats.spearmanr(a, b).statistic)
+    res = _pairings_test(a, b, n_resamples, seed)
+    return rho, float(min(1.0, res.pvalue))
+
+
+def spearman_critical_rho(
+    n: int, *, alpha: float = 0.05, n_resamples: int = 10000, seed: int = 0
+) -> float:
+    """The smallest |rho| for which :func:`rank_correlation_test` on n pairs without ties
+    gives a two-sided p below ``alpha`` (same null, ``n_resamples`` and ``seed``: exact when
+    n! <= ``n_resamples``); NaN when no rho can (n <= 4 at alpha 0.05). n = 11, alpha 0.05:
+    about 0.61 (the tabulated exact value is 0.618; random pairings move it by a grid step
+    of 12 / (n^3 - n))."""
+    if n < 2:
+        raise ValueError(f"a critical rho needs n >= 2 pairs, got {n}")
+    ranks = np.arange(n, dtype=np.float64)
+    null = np.sort(_pairings_test(ranks, ranks, n_resamples, seed).null_distribution)
+    adj = 0 if math.factorial(n) <= n_resamples else 1  # scipy's +1 for random pairings
+    tol = 1e-9
+    for c in np.unique(np.abs(null)):
+        upper = null.size - np.searchsorted(null, c - tol)  # null >= c
+        lower = np.searchsorted(null, -c + tol, side="right")  # null <= -c
+        if 2 * (max(upper, lower) + adj) / (null.size + adj) < alpha:
+            return float(c)
+    return float("nan")
 
 
 def holm(pvalues: Sequence[float]) -> np.ndarray:

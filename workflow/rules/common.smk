@@ -264,6 +264,7 @@ def ot_plan_teacher(wildcards):
 def report_targets():
     """Tables, summary, figures and the runtime table."""
     tables = ["results/table.tsv", "results/comparison.tsv", "results/summary.md"]
+    tables.append("results/low_resource.tsv")
     return tables + figure_targets() + ["results/runtime.tsv"]
 
 

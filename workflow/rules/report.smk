@@ -1,5 +1,6 @@
-# Report stage: results table, comparisons against KL, summary, figures, runtime table
-# (otkd.report). Final outputs are marked for `snakemake --report report.html`.
+# Report stage: results table, comparisons against KL, low-resource rank correlations,
+# summary, figures, runtime table (otkd.report). Final outputs are marked for
+# `snakemake --report report.html`.
 # Input and parameter functions live in common.smk.
 
 
@@ -26,6 +27,11 @@ rule build_tables:
         ),
         summary=report(
             "results/summary.md", caption="../report/summary.rst", category="Tables"
+        ),
+        low_resource=report(
+            "results/low_resource.tsv",
+            caption="../report/low_resource.rst",
+            category="Tables",
         ),
     log:
         "logs/report/build_tables.log",

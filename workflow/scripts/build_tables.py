@@ -1,4 +1,5 @@
-"""Snakemake script of rule build_tables: table.tsv, comparison.tsv and summary.md."""
+"""Snakemake script of rule build_tables: table.tsv, comparison.tsv, low_resource.tsv and
+summary.md."""
 
 from otkd.io import setup_logging
 from otkd.report.markdown import make_tables
@@ -13,4 +14,5 @@ make_tables(
     config=snakemake.params.config,
     truncation_paths=snakemake.input.truncation,
     entries=snakemake.params.entries,
+    out_low_resource=snakemake.output.low_resource,
 )

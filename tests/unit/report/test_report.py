@@ -213,12 +213,19 @@ def test_make_tables_files_are_nan_free(fake_results, tmp_path):
         out / "summary.md",
         config=config,
         truncation_paths=_paths(fake_results, "truncation.tsv"),
+        out_low_resource=out / "low_resource.tsv",
     )
-    for name in ("table.tsv", "comparison.tsv"):
+    for name in ("table.tsv", "comparison.tsv", "low_resource.tsv"):
         text = (out / name).read_text()
         assert "nan" not in text.lower()
     summary = (out / "summary.md").read_text()
     assert "### x2en, MRR@10" in summary and "### ot − kl" in summary
+    # 2 languages: rho is +-1 and p = 1 (2 pairings); the summary says no rho can reach 0.05
+    low = pd.read_csv(out / "low_resource.tsv", sep="\t")
+    assert set(low["quantity"]) == {"gain_kl", "gain_ot", "ot_minus_kl"}
+    assert set(low["n_languages"]) == {2} and set(low["p_value"]) == {1.0}
+    assert "## Gains against the untrained student's score" in summary
+    assert "no rho reaches p < 0.05" in summary
     assert "min(#relevant, 20)" in summary
     # every table row says how its task was measured; the 92-token LAReQA is non-official
     table = pd.read_csv(out / "table.tsv", sep="\t")
@@ -388,6 +395,8 @@ def test_report_rules_and_html_report_with_snakemake(fake_results):
     assert set(runtime["stage"]) == {"data", "evaluate", "report", "TOTAL"}
     table = pd.read_csv(results / "table.tsv", sep="\t")
     assert table.columns[0] == "experiment" and set(table["experiment"]) == {"cross"}
+    low = pd.read_csv(results / "low_resource.tsv", sep="\t")
+    assert set(low["experiment"]) == {"cross"} and "ot_minus_kl" in set(low["quantity"])
     assert table["arm"].drop_duplicates().tolist() == ["teacher", "student_init", "kl", "ot"]
     pngs = sorted(p.name for p in (results / "figures" / "cross").glob("*.png"))
     assert pngs == [

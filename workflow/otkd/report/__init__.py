@@ -4,6 +4,8 @@ Modules (``docs/ARCHITECTURE.md`` describes the files and contracts):
 
 - :mod:`.tables`: ``table.tsv`` and the shared loading / ordering helpers;
 - :mod:`.compare`: ``comparison.tsv`` (paired tests against ``kl``);
+- :mod:`.lowres`: ``low_resource.tsv`` (gains rank-correlated with the untrained student's
+  per-language score);
 - :mod:`.markdown`: ``summary.md``, formatting helpers, rule entry :func:`make_tables`;
 - :mod:`.figures`: ``results/figures/`` (:func:`make_figures`);
 - :mod:`.runtime`: ``runtime.tsv`` from the benchmark files (:func:`make_runtime`);
@@ -36,10 +38,17 @@ _EXPORTS = {
         "tasks_in",
     ],
     "compare": ["build_comparison", "compared_arms", "stats_options"],
+    "lowres": [
+        "LOW_RESOURCE_COLUMNS",
+        "build_low_resource",
+        "per_language_quantities",
+        "power_note",
+    ],
     "markdown": [
         "col_label",
         "fmt",
         "fmt_p",
+        "low_resource_markdown",
         "make_tables",
         "markdown_table",
         "summary_markdown",

@@ -15,6 +15,7 @@ from ..evaluate.encoding import TRUNCATION_COLUMNS
 from ..evaluate.tasks import task_protocols
 from ..io import write_df, write_text
 from .compare import build_comparison, stats_options
+from .lowres import build_low_resource, power_note
 from .tables import (
     AGG_LANG,
     EXPERIMENT,
@@ -79,22 +80,31 @@ def summary_markdown(
     notes: Sequence[str] = (),
     truncation: pd.DataFrame | None = None,
     experiments: Mapping[str, Mapping] | None = None,
+    low_resource: pd.DataFrame | None = None,
+    low_resource_note: str = "",
 ) -> str:
     """``summary.md``: ``notes`` (protocol facts), then per experiment (a section each when
     the tables have an ``experiment`` column; ``experiments`` describes them) one table per
     task and metric (arms x languages, mean ± sd over seeds, headed by the task's protocol
-    label) and the comparisons against KL, then what the maximum lengths cut
-    (:func:`truncation_markdown`)."""
+    label), the comparisons against KL and, given ``low_resource``
+    (:func:`otkd.report.lowres.build_low_resource`), the rank correlations with the untrained
+    student's score (:func:`low_resource_markdown`, ``low_resource_note`` under the table),
+    then what the maximum lengths cut (:func:`truncation_markdown`)."""
     out = ["# Results: OT vs KL distillation, zero-shot cross-lingual retrieval on XQuAD", ""]
     out += [f"- {n}" for n in notes] + [""]
     if EXPERIMENT not in table.columns:
         out += experiment_markdown(table, comparison, "##")
+        if low_resource is not None:
+            out += low_resource_markdown(low_resource, "##", low_resource_note)
     else:
         for exp in dict.fromkeys(table[EXPERIMENT]):
             out += [f"## Experiment `{exp}`", ""]
             out += [describe_experiment(exp, (experiments or {}).get(exp)), ""]
             comp = comparison[comparison[EXPERIMENT] == exp]
             out += experiment_markdown(table[table[EXPERIMENT] == exp], comp, "###")
+            if low_resource is not None:
+                lr = low_resource[low_resource[EXPERIMENT] == exp]
+                out += low_resource_markdown(lr, "###", low_resource_note)
     if truncation is not None:
         out += truncation_markdown(truncation)
     return "\n".join(out)
@@ -163,6 +173,38 @@ def experiment_markdown(table: pd.DataFrame, comparison: pd.DataFrame, h: str) -
         ]
         out += [markdown_table(header, rows), "", "`*`: corrected p < 0.05.", ""]
     return out
+
+
+def low_resource_markdown(rows: pd.DataFrame, h: str, note: str = "") -> list[str]:
+    """The ``low_resource.tsv`` rows of one experiment as a table, headings from level ``h``;
+    ``note`` (:func:`otkd.report.lowres.power_note`) under it."""
+    out = [f"{h} Gains against the untrained student's score, across languages", ""]
+    if rows.empty:
+        return out + ["No rows: the experiment has no `student_init` or no trained arm.", ""]
+    out += [
+        "Per language (English excluded; main measure, means over seeds): Spearman's rho of "
+        "each quantity against `student_init`'s score, with a two-sided permutation p-value "
+        "(uncorrected); `gain_<arm>` = arm − `student_init`, `<arm>_minus_kl` = arm − `kl`. "
+        "Negative rho: larger where the untrained student was weaker. Next to it: the group "
+        "means (low / high) and, per language, the paired tests of the comparisons above.",
+        "",
+    ]
+    header = ["task", "measure", "quantity", "n", "rho", "p", "low-mean", "high-mean"]
+    table_rows = [
+        [
+            r.task,
+            r.measure,
+            r.quantity,
+            r.n_languages,
+            fmt(r.spearman_rho, 2),
+            fmt_p(r.p_value),
+            fmt(r.low_mean),
+            fmt(r.high_mean),
+        ]
+        for r in rows.itertuples()
+    ]
+    out += [markdown_table(header, table_rows), ""]
+    return out + ([note, ""] if note else [])
 
 
 def truncation_markdown(truncation: pd.DataFrame) -> list[str]:
@@ -267,11 +309,14 @@ def make_tables(
     config: Mapping,
     truncation_paths: Sequence[str | Path] = (),
     entries: Sequence[Sequence] | None = None,
+    out_low_resource=None,
 ) -> None:
     """Rule ``build_tables``: write ``table.tsv``, ``comparison.tsv`` (each with the
     ``experiment`` first and the task's ``protocol`` label last; comparisons within one
-    experiment) and ``summary.md`` (a section per experiment, then the truncation of
-    ``truncation_paths``). ``entries``: ``[experiment, arm, seed, model]`` per row set
+    experiment), with ``out_low_resource`` ``low_resource.tsv``
+    (:func:`otkd.report.lowres.build_low_resource`, shown in the summary too) and
+    ``summary.md`` (a section per experiment, then the truncation of ``truncation_paths``).
+    ``entries``: ``[experiment, arm, seed, model]`` per row set
     (:func:`otkd.runs.evaluation_entries`; None: read from the model names)."""
     langs = list(config["languages"])
     groups = dict(config["groups"])
@@ -289,7 +334,23 @@ def make_tables(
     truncation = read_truncation(truncation_paths)
     write_df(out_table, table, float_format="%.6g")
     write_df(out_comparison, comparison, float_format="%.6g")
+    low_resource, note = None, ""
+    if out_low_resource is not None:
+        opts = stats_options(config)
+        low_resource = build_low_resource(
+            table, groups, n_resamples=opts["n_resamples"], seed=opts["seed"]
+        )
+        write_df(out_low_resource, low_resource, float_format="%.6g")
+        n = int(low_resource["n_languages"].max()) if not low_resource.empty else 0
+        if n >= 2:
+            note = power_note(n, n_resamples=opts["n_resamples"], seed=opts["seed"])
     summary = summary_markdown(
-        table, comparison, summary_notes(config), truncation, config.get("experiments")
+        table,
+        comparison,
+        summary_notes(config),
+        truncation,
+        config.get("experiments"),
+        low_resource,
+        note,
     )
     write_text(out_summary, summary + "\n")
