@@ -533,7 +533,7 @@ def sweep_round_curves(wildcards):
 
 
 def sweep_round_params(wildcards):
-    """What rule sweep_round needs besides the curves: the parameter, the values, the grid
+    """What sweep_round needs besides the curves: the parameter, the values, the grid
     size, the dev metric and the extension limit."""
     exp = experiment_of(wildcards)
     return {
