@@ -32,7 +32,7 @@ run: install
 # run what is left: no evaluated model is retrained
 continue: install
 	$(BIN)/snakemake --profile profiles/local --cores $(CORES) upstream
-	$(BIN)/snakemake --profile profiles/local --cores $(CORES) --touch all
+	$(BIN)/snakemake --profile profiles/local --cores $(CORES) --touch --notemp all
 	$(BIN)/snakemake --profile profiles/local --cores $(CORES) --prioritize results/table.tsv all
 
 lint: install-dev

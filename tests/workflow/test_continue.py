@@ -21,7 +21,7 @@ from make_tiny_models import make_tiny_models
 from workflow_utils import ROOT, mirror_available, planned_jobs, run_snakemake, tiny_config
 
 # the three commands of `make continue` (Makefile), each run with the same config
-CONTINUE = [["upstream"], ["--touch", "all"], ["all"]]
+CONTINUE = [["upstream"], ["--touch", "--notemp", "all"], ["all"]]
 KL = "kl_seed1__shared"
 
 
