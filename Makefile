@@ -1,11 +1,13 @@
 # Two entry points (see README): `make run` and `make test`. Both create .venv first; `make
 # test` also installs the development tools of requirements-dev.txt (`make run` does not).
+# `make continue` resumes from the committed results on a fresh clone (README, "Continuing a
+# run").
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= 2
 
-.PHONY: install install-dev run test lint format clean
+.PHONY: install install-dev run continue test lint format clean
 
 install: $(VENV)/.installed
 
@@ -24,6 +26,13 @@ $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
 	touch $@
 
 run: install
+	$(BIN)/snakemake --profile profiles/local --cores $(CORES) --prioritize results/table.tsv all
+
+# rebuild what training and evaluation read, mark the committed results newer than it, then
+# run what is left: no evaluated model is retrained
+continue: install
+	$(BIN)/snakemake --profile profiles/local --cores $(CORES) upstream
+	$(BIN)/snakemake --profile profiles/local --cores $(CORES) --touch --notemp all
 	$(BIN)/snakemake --profile profiles/local --cores $(CORES) --prioritize results/table.tsv all
 
 lint: install-dev

@@ -72,3 +72,9 @@ rule table:
 rule learning_curve_all:
     input:
         curve_targets(),
+
+
+# first step of continuing from committed results (README, "Continuing a run")
+rule upstream:
+    input:
+        upstream_targets(),

@@ -8,6 +8,7 @@
 - ``data_urls(config)``: every URL the data stage reads under a config.
 - ``run_snakemake(workdir, config, targets, *extra_args)``: write the config into
   ``workdir`` and run the repo's Snakefile there with ``--cores 2``.
+- ``planned_jobs(result)``: rule -> job count of a dry run's 'Job stats' table.
 - ``write_fake_squad(...)``: a tiny parallel XQuAD / XQuAD-R fixture in any languages.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping
@@ -120,6 +122,21 @@ def snakemake_command(
         str(cores),
         *args,
     ]
+
+
+def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
+    """Rule -> job count from a dry run's 'Job stats' table."""
+    jobs: dict[str, int] = {}
+    block = result.stdout.split("Job stats:", 1)
+    if len(block) < 2:
+        return jobs
+    for line in block[1].splitlines()[3:]:
+        match = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if not match:
+            break
+        if match.group(1) != "total":
+            jobs[match.group(1)] = int(match.group(2))
+    return jobs
 
 
 def run_snakemake(

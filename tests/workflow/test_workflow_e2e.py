@@ -24,6 +24,7 @@ from make_tiny_models import make_tiny_models
 from workflow_utils import (
     ROOT,
     mirror_available,
+    planned_jobs,
     run_snakemake,
     snakemake_command,
     tiny_config,
@@ -44,21 +45,6 @@ def e2e_config(tmp: Path, **overrides) -> dict:
     for key, value in overrides.items():
         cfg[key] = value
     return cfg
-
-
-def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
-    """Rule -> job count from a dry run's 'Job stats' table."""
-    jobs: dict[str, int] = {}
-    block = result.stdout.split("Job stats:", 1)
-    if len(block) < 2:
-        return jobs
-    for line in block[1].splitlines()[3:]:
-        match = re.match(r"^(\w+)\s+(\d+)$", line.strip())
-        if not match:
-            break
-        if match.group(1) != "total":
-            jobs[match.group(1)] = int(match.group(2))
-    return jobs
 
 
 def start_snakemake(workdir: Path, config: dict, *args: str, cores: int = 2, env=None):
@@ -118,7 +104,9 @@ def test_full_dag_produces_the_final_outputs(finished_run):
     assert (results / "tokens" / "train" / "teacher_en__student.npz").is_file()
     assert (results / "tokens" / "train" / "student_xx.npz").is_file()
     assert sorted(p.name for p in (results / "projection").iterdir()) == ["cross"]
-    assert (results / "train" / "shared" / "ot" / "seed1" / "model").is_dir()
+    # checkpoints are temp(): deleted once evaluated, exported and plotted; the export stays
+    assert not (results / "train" / "shared" / "ot" / "seed1" / "model").exists()
+    assert (results / "export" / "ot_seed1__shared" / "config.json").is_file()
     comparison = pd.read_csv(results / "comparison.tsv", sep="\t")
     assert list(dict.fromkeys(comparison["experiment"])) == ["shared", "cross"]
     summary = (results / "summary.md").read_text()
@@ -130,7 +118,7 @@ def test_full_dag_produces_the_final_outputs(finished_run):
     assert set(curve["task"]) == {"x2en", "lareqa"} and set(curve["experiment"]) == {"cross"}
     # the main-budget point is the main run's evaluation, not a retrained copy
     assert not (results / "train" / "cross" / "kl" / "n48").exists()
-    assert (results / "train" / "cross" / "kl" / "n16" / "seed1" / "model").is_dir()
+    assert (results / "train" / "cross" / "kl" / "n16" / "seed1" / "train_log.tsv").is_file()
     main = pd.read_csv(results / "evaluate" / "kl_seed1__cross" / "metrics.tsv", sep="\t")
     x2en = main[(main["task"] == "x2en") & (main["measure"] == "nDCG@10")]["value"].iloc[0]
     point = curve[(curve["budget"] == 48) & (curve["arm"] == "kl") & (curve["lang"] == "de")]

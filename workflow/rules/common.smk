@@ -214,9 +214,46 @@ def figure_targets():
     return expand("results/figures/{experiment}", experiment=EXPERIMENTS)
 
 
+def checkpoint_gone(run, target):
+    """Whether ``target`` (a file that reads the checkpoint of ``run``) is absent while the
+    run's evaluation is here and its checkpoint is not: the checkpoint was a temp() output
+    deleted once read, or this is a fresh clone of the committed results. Making ``target``
+    would then mean retraining the run, so ``all`` leaves it out; name it as a target to
+    retrain and make it (README, "Continuing a run")."""
+    return (
+        not Path(target).exists()
+        and Path(f"results/evaluate/{run.name}/metrics.tsv").exists()
+        and not Path(run.model_dir()).exists()
+    )
+
+
 def export_targets():
-    """results/export/{model}: every trained model of the main runs, exported."""
-    return expand("results/export/{model}", model=[run.name for run in MAIN_RUNS])
+    """results/export/{model}: every trained model of the main runs, exported (save those
+    whose checkpoint is gone after their evaluation, checkpoint_gone)."""
+    exports = [(run, f"results/export/{run.name}") for run in MAIN_RUNS]
+    return [path for run, path in exports if not checkpoint_gone(run, path)]
+
+
+def upstream_targets():
+    """Every regenerable file that training and evaluation read and git does not hold:
+    XQuAD task files, bitext splits, token files, teacher caches and indexes, ridge maps,
+    rebuilt models. Rule ``upstream``: the first step of continuing from committed
+    results, so that the later steps find them older than the finished runs."""
+    files = xquad_task_files(sorted(set(TASKS) | set(CURVE_TASKS)))
+    files += [f"results/data/bitext/{split}.tsv" for split in SPLITS]
+    files += teacher_cache_targets()  # the caches and token_stats (every token file)
+    files += student_init_input()
+    files += [path for key in TEACHERS for path in spec_input(TEACHERS[key]["spec"])]
+    keys = {index_key(model) for model in EVAL_MODELS} - {None}
+    files += [f"results/index/{key}/meta.json" for key in sorted(keys)]
+    ridge = {name for name, exp in EXPERIMENTS.items() if exp.projection == "ridge"}
+    files += [f"results/projection/{name}/main" for name in sorted(ridge)]
+    files += [
+        f"results/projection/{point.experiment}/n{point.budget}"
+        for point in CURVE_POINTS
+        if point.experiment in ridge and runs.model_budget(point.model) is not None
+    ]
+    return list(dict.fromkeys(files))
 
 
 def export_model_dir(wildcards):
@@ -231,12 +268,16 @@ OT_PLAN_FIGURE = "results/figures_ot/{experiment}/ot_plan.png"
 
 
 def ot_plan_targets():
-    """The OT transport-plan figure of every experiment that trains ``ot``."""
-    return [
-        OT_PLAN_FIGURE.format(experiment=name)
+    """The OT transport-plan figure of every experiment that trains ``ot`` (save one whose
+    first-seed ``ot`` checkpoint is gone after its evaluation, checkpoint_gone)."""
+    figures = {
+        OT_PLAN_FIGURE.format(experiment=name): runs.Run(
+            "ot", exp.train["seeds"][0], experiment=name
+        )
         for name, exp in EXPERIMENTS.items()
         if "ot" in exp.train["arms"]
-    ]
+    }
+    return [path for path, run in figures.items() if not checkpoint_gone(run, path)]
 
 
 def ot_plan_inputs(wildcards):

@@ -28,7 +28,9 @@ use rule train_model as train_curve with:
     input:
         unpack(curve_train_inputs),
     output:
-        model=directory("results/train/{experiment}/{arm}/n{budget}/seed{seed}/model"),
+        model=temp(
+            directory("results/train/{experiment}/{arm}/n{budget}/seed{seed}/model")
+        ),
         train_log="results/train/{experiment}/{arm}/n{budget}/seed{seed}/train_log.tsv",
         dev_curve="results/train/{experiment}/{arm}/n{budget}/seed{seed}/dev_curve.tsv",
     log:

@@ -30,7 +30,8 @@ rule train_model:
     input:
         unpack(train_inputs),
     output:
-        model=directory("results/train/{experiment}/{arm}/seed{seed}/model"),
+        # temp: deleted once evaluation, export and the OT plan figure have read it
+        model=temp(directory("results/train/{experiment}/{arm}/seed{seed}/model")),
         train_log="results/train/{experiment}/{arm}/seed{seed}/train_log.tsv",
         dev_curve="results/train/{experiment}/{arm}/seed{seed}/dev_curve.tsv",
     log:
