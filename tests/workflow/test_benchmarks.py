@@ -56,6 +56,7 @@ def test_every_benchmark_has_a_smoke_test():
         "eval_volume.py",
         "encoder_speed.py",
         "st_export.py",
+        "dev_signal.py",
     }
     assert scripts == tested
     assert all("--smoke" in (BENCHMARKS / s).read_text() for s in scripts)
