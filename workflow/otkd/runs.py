@@ -394,6 +394,19 @@ class SweepRun(NamedTuple):
         return f"{root}/{self.arm}/{self.param}_{self.value}"
 
 
+def _swept_sections(train_cfg: dict, arms) -> list[tuple[str, str, str, object]]:
+    """``(section, param, list key, config value)`` of every sweepable loss section (in
+    :data:`SWEEP_PARAMS`) that a run of one of ``arms`` reads, each once, in arm order."""
+    out, seen = [], set()
+    for arm in arms:
+        for section in LOSS_SECTIONS.get(arm, ()):
+            if section in SWEEP_PARAMS and section not in seen:
+                seen.add(section)
+                param, key = SWEEP_PARAMS[section]
+                out.append((section, param, key, train_cfg.get(section, {}).get(param)))
+    return out
+
+
 def tuned_arms(train_cfg: dict, sweep_cfg: dict, where: str = "train") -> list[str]:
     """The arms whose loss parameter (:data:`SWEEP_PARAMS`) is ``"sweep"`` in a section some
     arm of ``train_cfg["arms"]`` reads (``ot_kl`` reads ``kl`` and ``ot``): the dev sweep
@@ -403,44 +416,31 @@ def tuned_arms(train_cfg: dict, sweep_cfg: dict, where: str = "train") -> list[s
     values for it (``where`` prefixes the key in the message).
     """
     out = []
-    for arm in train_cfg["arms"]:
-        for section in LOSS_SECTIONS.get(arm, ()):
-            if section in out or section not in SWEEP_PARAMS:
-                continue
-            param, key = SWEEP_PARAMS[section]
-            if train_cfg.get(section, {}).get(param) != SWEEP:
-                continue
-            if not sweep_cfg.get(key):
-                raise PipelineError(
-                    f"config key '{where}.{section}.{param}' is {SWEEP!r} but 'sweep.{key}' "
-                    f"lists no values; list the values to sweep or set a number"
-                )
-            out.append(section)
+    for section, param, key, value in _swept_sections(train_cfg, train_cfg["arms"]):
+        if value != SWEEP:
+            continue
+        if not sweep_cfg.get(key):
+            raise PipelineError(
+                f"config key '{where}.{section}.{param}' is {SWEEP!r} but 'sweep.{key}' "
+                f"lists no values; list the values to sweep or set a number"
+            )
+        out.append(section)
     return out
 
 
 def explicit_params(train_cfg: dict) -> list[dict]:
     """``{"arm", "param", "value"}`` of every sweepable parameter that an arm of
     ``train_cfg["arms"]`` reads and the config sets to a number (reported as "config")."""
-    out = []
-    for arm in train_cfg["arms"]:
-        for section in LOSS_SECTIONS.get(arm, ()):
-            if section not in SWEEP_PARAMS or any(r["arm"] == section for r in out):
-                continue
-            param, _ = SWEEP_PARAMS[section]
-            value = train_cfg.get(section, {}).get(param)
-            if value is not None and value != SWEEP:
-                out.append({"arm": section, "param": param, "value": float(value)})
-    return out
+    return [
+        {"arm": section, "param": param, "value": float(value)}
+        for section, param, _, value in _swept_sections(train_cfg, train_cfg["arms"])
+        if value is not None and value != SWEEP
+    ]
 
 
 def needs_selection(train_cfg: dict, arm: str) -> bool:
     """Whether a run of ``arm`` reads a ``"sweep"`` parameter (so the selected file)."""
-    return any(
-        train_cfg.get(section, {}).get(SWEEP_PARAMS[section][0]) == SWEEP
-        for section in LOSS_SECTIONS.get(arm, ())
-        if section in SWEEP_PARAMS
-    )
+    return any(value == SWEEP for *_, value in _swept_sections(train_cfg, [arm]))
 
 
 def sweep_round_values(sweep_cfg: dict, arm: str, previous: str | Path | None) -> list[float]:
@@ -501,6 +501,11 @@ def best_position(values: list[float], scores: list[float]) -> int:
     tied = [k for k, v in enumerate(ranked) if v == top]
     n = len(ranked)
     return max(tied, key=lambda k: (min(k, n - 1 - k), -k))
+
+
+def best_value(values: list[float], scores: list[float]) -> float:
+    """The value with the best score (:func:`best_position`)."""
+    return sorted(float(v) for v in values)[best_position(list(values), list(scores))]
 
 
 def extend_grid(values: list[float], scores: list[float]) -> float | None:

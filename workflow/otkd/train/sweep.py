@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..io import PipelineError
-from ..runs import SELECTED_COLUMNS, SWEEP_ROUND_COLUMNS, best_position, edge_name, extend_grid
+from ..runs import SELECTED_COLUMNS, SWEEP_ROUND_COLUMNS, best_value, edge_name, extend_grid
 
 
 def best_dev(curve: str | Path, metric: str) -> tuple[float, int]:
@@ -57,7 +57,7 @@ def check_round(table: pd.DataFrame, round_: int, max_extensions: int, where: st
     values, scores = table["value"].tolist(), table["best_dev_score"].tolist()
     if extend_grid(values, scores) is not None and round_ >= max_extensions:
         edge = edge_name(values, scores)
-        best = sorted(values)[best_position(values, scores)]
+        best = best_value(values, scores)
         raise PipelineError(
             f"{where}: the best value {best:g} is still at the {edge} edge of the grid after "
             f"{max_extensions} extension(s) (config sweep.max_extensions); widen the grid "
@@ -84,14 +84,14 @@ def select(
         values, scores = t["value"].tolist(), t["best_dev_score"].tolist()
         if extend_grid(values, scores) is not None:
             raise PipelineError(f"{path}: the best value is at a grid edge (not a final round)")
-        best_value = sorted(values)[best_position(values, scores)]
-        row = t[t["value"] == best_value].iloc[0]
-        table.loc[(table["arm"] == row["arm"]) & (table["value"] == best_value), "selected"] = True
+        best = best_value(values, scores)
+        row = t[t["value"] == best].iloc[0]
+        table.loc[(table["arm"] == row["arm"]) & (table["value"] == best), "selected"] = True
         chosen.append(
             {
                 "arm": row["arm"],
                 "param": row["param"],
-                "value": best_value,
+                "value": best,
                 "source": "sweep",
                 "dev_metric": row["dev_metric"],
                 "best_dev_score": row["best_dev_score"],
