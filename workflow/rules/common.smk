@@ -178,10 +178,18 @@ def model_targets():
 
 
 def teacher_cache_targets():
-    """The cache directory of every teacher and split, and the token length statistics."""
+    """The train and dev cache of every teacher, the curve-pool cache of the teachers the
+    learning curve trains with (no other run reads it), and the token length statistics.
+    """
     caches = expand(
-        "results/teacher_cache/{teacher}/{split}", teacher=TEACHERS, split=SPLITS
+        "results/teacher_cache/{teacher}/{split}",
+        teacher=TEACHERS,
+        split=["train", "dev"],
     )
+    curve = sorted(
+        {EXPERIMENTS[point.experiment].teacher_key for point in CURVE_POINTS}
+    )
+    caches += [f"results/teacher_cache/{teacher}/curve" for teacher in curve]
     return caches + ["results/tokens/stats.tsv"]
 
 
