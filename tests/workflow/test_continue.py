@@ -57,9 +57,12 @@ def test_upstream_rebuilds_the_inputs_of_every_run_and_nothing_committed(tmp_pat
     result = check(run_snakemake(tmp_path, config, "upstream", "-n"))
     jobs = planned_jobs(result)
     assert set(jobs) <= UPSTREAM_RULES, jobs
-    # both teachers' caches (train, dev, curve pool) and indexes; the ridge map of cross (the
-    # learning curve runs in shared, which has none)
-    assert jobs["build_teacher_cache"] == 6 and jobs["index_teacher"] == 2, jobs
+    # both teachers' train and dev caches, the curve pool's only for the learning curve's
+    # teacher (it runs in shared, whose teacher is the student), both indexes; the ridge map
+    # of cross (shared has none)
+    assert jobs["build_teacher_cache"] == 5 and jobs["index_teacher"] == 2, jobs
+    caches = set(re.findall(r"output: (results/teacher_cache/[^,\s]+)", result.stdout))
+    assert "results/teacher_cache/student/curve" in caches, caches
     fits = set(re.findall(r"output: (results/projection/[^,\s]+)", result.stdout))
     assert fits == {"results/projection/cross/main"}, fits
 
@@ -82,7 +85,7 @@ def test_fresh_clone_continues_without_retraining_evaluated_models(tmp_path):
     assert not (first / "results/train/shared/kl/seed1/model").exists()  # temp(), evaluated
     files = committed_files(first)
     for kept in [
-        f"results/evaluate/{KL}/perquery.tsv",
+        f"results/evaluate/{KL}/perquery.tsv.gz",
         "results/train/shared/kl/seed1/train_log.tsv",
     ]:
         assert kept in files, files
@@ -115,7 +118,7 @@ def test_fresh_clone_continues_without_retraining_evaluated_models(tmp_path):
         "evaluate_model_ot_seed1__shared.tsv",
         "evaluate_model_student_init.tsv",
     ]
-    for name in [f"results/evaluate/{KL}/metrics.tsv", f"results/evaluate/{KL}/perquery.tsv"]:
+    for name in [f"results/evaluate/{KL}/metrics.tsv", f"results/evaluate/{KL}/perquery.tsv.gz"]:
         assert (fresh / name).read_bytes() == (first / name).read_bytes(), name
     # the tables hold the adopted kl evaluation beside the new ones
     table = pd.read_csv(fresh / "results" / "table.tsv", sep="\t", keep_default_na=False)

@@ -7,6 +7,7 @@ interrupted job never leaves a plausible but broken file behind.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import logging
 import os
@@ -116,9 +117,15 @@ def read_jsonl(path: str | os.PathLike) -> list[dict]:
 
 
 def write_df(path: str | os.PathLike, df, **kwargs) -> None:
-    """Write a pandas DataFrame as TSV atomically."""
+    """Write a pandas DataFrame as TSV atomically; gzip-compressed when ``path`` ends in
+    ``.gz``, with no name or timestamp in the gzip header so that equal tables give equal
+    bytes."""
     with atomic_path(path) as tmp:
-        df.to_csv(tmp, sep="\t", index=False, **kwargs)
+        if str(path).endswith(".gz"):
+            text = df.to_csv(sep="\t", index=False, **kwargs)
+            tmp.write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))
+        else:
+            df.to_csv(tmp, sep="\t", index=False, **kwargs)
 
 
 def save_npy(path: str | os.PathLike, array: np.ndarray) -> None:

@@ -648,8 +648,8 @@ def curve_points():
 
 
 def curve_evaluations(name):
-    """{name}.tsv (metrics or perquery) of every learning-curve point."""
-    return [f"results/evaluate/{point.model}/{name}.tsv" for point in CURVE_POINTS]
+    """{name} (metrics.tsv or perquery.tsv.gz) of every learning-curve point."""
+    return [f"results/evaluate/{point.model}/{name}" for point in CURVE_POINTS]
 
 
 def curve_targets():

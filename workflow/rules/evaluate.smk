@@ -38,7 +38,7 @@ rule evaluate_model:
         unpack(evaluate_model_input),
     output:
         runs=directory("results/evaluate/{model}/runs"),
-        perquery="results/evaluate/{model}/perquery.tsv",
+        perquery="results/evaluate/{model}/perquery.tsv.gz",
         metrics="results/evaluate/{model}/metrics.tsv",
         truncation="results/evaluate/{model}/truncation.tsv",
     log:

@@ -48,8 +48,8 @@ use rule train_model as train_curve with:
 
 rule learning_curve:
     input:
-        metrics=curve_evaluations("metrics"),
-        perquery=curve_evaluations("perquery"),
+        metrics=curve_evaluations("metrics.tsv"),
+        perquery=curve_evaluations("perquery.tsv.gz"),
         pool="results/data/bitext/curve.tsv",
     output:
         table=report(

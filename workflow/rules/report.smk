@@ -14,7 +14,7 @@ localrules:
 rule build_tables:
     input:
         metrics=expand("results/evaluate/{model}/metrics.tsv", model=EVAL_MODELS),
-        perquery=expand("results/evaluate/{model}/perquery.tsv", model=EVAL_MODELS),
+        perquery=expand("results/evaluate/{model}/perquery.tsv.gz", model=EVAL_MODELS),
         truncation=expand("results/evaluate/{model}/truncation.tsv", model=EVAL_MODELS),
     output:
         table=report(

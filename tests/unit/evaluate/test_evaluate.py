@@ -169,7 +169,7 @@ def test_perfect_oracle_scores_one_everywhere_with_teacher_index(tasks, tmp_path
     assert {(t, lang) for t, lang, _ in metrics} == expected
     assert ("lareqa", "ro") not in expected and ("en2en", "en") in expected
     assert all(v == pytest.approx(1.0) for v in metrics.values()), metrics
-    pq = pd.read_csv(out / "perquery.tsv", sep="\t", dtype={"qid": str})
+    pq = pd.read_csv(out / "perquery.tsv.gz", sep="\t", dtype={"qid": str})
     assert list(pq.columns) == ["task", "lang", "qid", "measure", "value"]
     assert len(pq) == len(pq.drop_duplicates(["task", "lang", "qid", "measure"]))
 
@@ -211,7 +211,7 @@ def test_random_vectors_score_near_chance(tasks, tmp_path):
         lengths=LENGTHS,
         top_k=100,
     )
-    pq = pd.read_csv(out / "perquery.tsv", sep="\t")
+    pq = pd.read_csv(out / "perquery.tsv.gz", sep="\t")
     n = N_PARA * Q_PER_PARA
     for measure, chance in [("R@1", 1 / N_PARA), ("R@10", 10 / N_PARA)]:
         values = pq[(pq.measure == measure) & (pq.task != "lareqa")].groupby(["task", "lang"])

@@ -60,7 +60,7 @@ def write_fake_evaluations(root: Path) -> None:
         d = root / "results" / "evaluate" / model
         d.mkdir(parents=True, exist_ok=True)
         pq = fake_perquery(model, rng)
-        pq.to_csv(d / "perquery.tsv", sep="\t", index=False)
+        pq.to_csv(d / "perquery.tsv.gz", sep="\t", index=False)
         agg = pq.groupby(["task", "lang", "measure"], sort=False)["value"].agg(["mean", "count"])
         agg = agg.reset_index().rename(columns={"mean": "value", "count": "n_queries"})
         agg.to_csv(d / "metrics.tsv", sep="\t", index=False)
@@ -171,7 +171,7 @@ def test_table_means_sd_and_group_rows(fake_results):
 
 def test_comparison_detects_the_planted_difference(fake_results):
     pq = load_evaluations(
-        _paths(fake_results, "perquery.tsv"), ["task", "lang", "qid", "measure", "value"]
+        _paths(fake_results, "perquery.tsv.gz"), ["task", "lang", "qid", "measure", "value"]
     )
     comp = build_comparison(pq, LANGS, GROUPS, n_resamples=500, seed=3)
     assert set(comp["arm"]) == {"ot"} and set(comp["reference"]) == {"kl"}
@@ -191,7 +191,7 @@ def test_comparison_detects_the_planted_difference(fake_results):
 
 def test_comparison_without_kl_is_empty(fake_results):
     pq = load_evaluations(
-        _paths(fake_results, "perquery.tsv"), ["task", "lang", "qid", "measure", "value"]
+        _paths(fake_results, "perquery.tsv.gz"), ["task", "lang", "qid", "measure", "value"]
     )
     comp = build_comparison(pq[pq.arm != "kl"], LANGS, GROUPS, n_resamples=100)
     assert comp.empty and "p_adj" in comp.columns
@@ -207,7 +207,7 @@ def test_make_tables_files_are_nan_free(fake_results, tmp_path):
     out = tmp_path / "out"
     make_tables(
         _paths(fake_results, "metrics.tsv"),
-        _paths(fake_results, "perquery.tsv"),
+        _paths(fake_results, "perquery.tsv.gz"),
         out / "table.tsv",
         out / "comparison.tsv",
         out / "summary.md",
@@ -271,7 +271,7 @@ def test_figures(fake_results, tmp_path):
     out = tmp_path / "out"
     make_tables(
         _paths(fake_results, "metrics.tsv"),
-        _paths(fake_results, "perquery.tsv"),
+        _paths(fake_results, "perquery.tsv.gz"),
         out / "table.tsv",
         out / "comparison.tsv",
         out / "summary.md",
@@ -441,8 +441,8 @@ def test_learning_curve_table_figure_and_comparison(tmp_path):
                  for q, noise in zip(qids, rng.normal(0, 0.01, N_Q), strict=True)],
                 columns=["task", "lang", "qid", "measure", "value"],
             )  # fmt: skip
-            pq.to_csv(d / "perquery.tsv", sep="\t", index=False)
-            perquery.append(d / "perquery.tsv")
+            pq.to_csv(d / "perquery.tsv.gz", sep="\t", index=False)
+            perquery.append(d / "perquery.tsv.gz")
     pool = tmp_path / "curve.tsv"
     pd.DataFrame(
         [("de", "e", "x")] * 4000 + [("th", "e", "x")] * 3000, columns=["lang", "en", "xx"]
@@ -504,8 +504,8 @@ def test_tables_have_one_section_per_experiment(fake_results, tmp_path):
               "experiments": {"shared": {"teacher": "student", "projection": False},
                               "cross": {"teacher": "pkg:t/model", "projection": "ridge"}}}  # fmt: skip
     out = tmp_path / "out"
-    paths = {n: _paths(fake_results, n) for n in ("metrics.tsv", "perquery.tsv")}
-    make_tables(paths["metrics.tsv"], paths["perquery.tsv"], out / "table.tsv",
+    paths = {n: _paths(fake_results, n) for n in ("metrics.tsv", "perquery.tsv.gz")}
+    make_tables(paths["metrics.tsv"], paths["perquery.tsv.gz"], out / "table.tsv",
                 out / "comparison.tsv", out / "summary.md", config=config, entries=entries)  # fmt: skip
     table = pd.read_csv(out / "table.tsv", sep="\t", keep_default_na=False, na_values=[""])
     assert table.columns[0] == "experiment"

@@ -64,7 +64,7 @@ def evaluate_model(
     truncation.
 
     Writes under ``out_dir``: ``runs/{task}/{lang}.trec`` (TREC, top ``top_k``),
-    ``perquery.tsv`` (``task lang qid measure value``), ``metrics.tsv``
+    ``perquery.tsv.gz`` (``task lang qid measure value``, gzip), ``metrics.tsv``
     (``task lang measure value n_queries``) and ``truncation.tsv`` (what each maximum length
     of ``lengths`` cut, per task, language and role; :data:`TRUNCATION_COLUMNS`); returns the
     metrics. ``teacher_index`` is the shared English side (None: the model encodes both sides
@@ -173,7 +173,7 @@ def evaluate_model(
             log.info("%s: %s", where, ", ".join(f"{m}={v:.4f}" for m, v in means.items()))
     pq = pd.concat(perquery, ignore_index=True)[["task", "lang", "qid", "measure", "value"]]
     metrics = aggregate(pq)
-    write_df(out_dir / "perquery.tsv", pq, float_format="%.6g")
+    write_df(out_dir / "perquery.tsv.gz", pq, float_format="%.6g")
     write_df(out_dir / "metrics.tsv", metrics, float_format="%.6g")
     trunc = pd.DataFrame(truncation, columns=TRUNCATION_COLUMNS).drop_duplicates()
     write_df(out_dir / "truncation.tsv", trunc, float_format="%.6g")

@@ -50,7 +50,7 @@ def build_comparison(
 ) -> pd.DataFrame:
     """Every trained arm vs ``reference`` per task, language and group (module docstring).
 
-    ``perquery``: concatenated ``perquery.tsv`` rows with ``arm`` and ``seed``. Each test
+    ``perquery``: concatenated ``perquery.tsv.gz`` rows with ``arm`` and ``seed``. Each test
     draws from a fresh generator seeded with ``seed``, so rows do not depend on order.
     """
     arms = compared_arms(perquery["arm"].unique(), reference)

@@ -43,7 +43,7 @@ def read_tsv(path, required: Sequence[str]) -> pd.DataFrame:
 
 
 def load_evaluations(paths: Sequence[str | Path], required: Sequence[str]) -> pd.DataFrame:
-    """Concatenate ``metrics.tsv`` or ``perquery.tsv`` files of several models, adding
+    """Concatenate ``metrics.tsv`` or ``perquery.tsv.gz`` files of several models, adding
     ``model``, ``arm`` and ``seed`` (-1 for the baselines) from each file's directory name."""
     frames = []
     for path in paths:
