@@ -57,6 +57,7 @@ def test_every_benchmark_has_a_smoke_test():
         "encoder_speed.py",
         "st_export.py",
         "dev_signal.py",
+        "matmul_peak.py",
     }
     assert scripts == tested
     assert all("--smoke" in (BENCHMARKS / s).read_text() for s in scripts)
@@ -133,3 +134,11 @@ def test_st_export_smoke(tiny, tmp_path):
 def test_dev_signal_smoke(tmp_path):
     stdout = smoke("dev_signal.py", cwd=tmp_path)
     assert "resolution" in stdout and "fidelity" in stdout
+
+
+def test_matmul_peak_smoke(tmp_path):
+    out = smoke("matmul_peak.py", "--out", tmp_path / "peak.json", cwd=tmp_path)
+    assert "of the bf16 peak" in out
+    result = json.loads((tmp_path / "peak.json").read_text())
+    assert result["bf16_peak_gflops"] > 0
+    assert 0 < result["encode"]["share_of_bf16_peak"] and 0 < result["train"]["gflops"]

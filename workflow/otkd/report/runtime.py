@@ -91,3 +91,16 @@ def make_runtime(bench_dir, rule_names: Sequence[str], out_path) -> pd.DataFrame
     write_df(out_path, df, float_format="%.2f")
     log.info("runtime: %d benchmark files under %s", int((df["rule"] != TOTAL).sum()), bench_dir)
     return df
+
+
+def encoder_flops_per_token(
+    hidden: int, intermediate: int, layers: int, length: int, *, training: bool = False
+) -> float:
+    """Matmul FLOPs per token of a BERT-style encoder forward pass at sequence ``length``:
+    per layer ``8 h^2`` (Q, K, V and output projections), ``4 h i`` (feed-forward) and
+    ``4 L h`` (attention scores and their weighted sum), a multiply-add counted as 2 FLOPs
+    (Kaplan et al. 2020, "Scaling Laws for Neural Language Models", Table 1). Embedding look-
+    ups, norms and softmax are left out. ``training``: forward plus backward, 3x the forward
+    (the backward computes gradients for activations and weights)."""
+    per_layer = 8 * hidden**2 + 4 * hidden * intermediate + 4 * length * hidden
+    return float(per_layer * layers * (3 if training else 1))
