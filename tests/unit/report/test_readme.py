@@ -1,4 +1,5 @@
-"""The README's results block is exactly what the committed result files render to."""
+"""The README's headline and results/README.md are exactly what the committed result files
+render to."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from otkd.io import PipelineError
-from otkd.report.readme import BEGIN, END, block_of, curve_comparison_block, render, update
+from otkd.report.readme import (
+    BEGIN,
+    END,
+    block_of,
+    curve_comparison_block,
+    render_headline,
+    render_page,
+    update,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 RESULTS = ROOT / "results"
@@ -18,31 +27,46 @@ RESULTS = ROOT / "results"
 )
 def test_readme_numbers_are_the_committed_tables():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert block_of(readme) == render(RESULTS), (
-        "README results block differs from results/: run `python -m otkd.report.readme`"
+    assert block_of(readme) == render_headline(RESULTS), (
+        "README headline differs from results/: run `python -m otkd.report.readme`"
+    )
+    page = (RESULTS / "README.md").read_text(encoding="utf-8")
+    assert page == render_page(RESULTS), (
+        "results/README.md differs from results/: run `python -m otkd.report.readme`"
     )
 
 
 def test_update_rewrites_only_the_block(tmp_path):
-    (tmp_path / "table.tsv").write_text(
+    res = tmp_path / "results"
+    res.mkdir()
+    (res / "table.tsv").write_text(
         "task\tlang\tgroup\tarm\tmetric\tmean\tsd\tn_seeds\tn_langs\n"
         "x2en\tde\thigher_resource\tkl\tnDCG@10\t0.5\t0.01\t3\t1\n"
         "x2en\tde\thigher_resource\tot\tnDCG@10\t0.6\t0.02\t3\t1\n"
     )
-    (tmp_path / "comparison.tsv").write_text(
+    (res / "comparison.tsv").write_text(
         "task\tlang\tgroup\tmetric\tarm\treference\tmean_arm\tmean_ref\tdiff\tci_low\tci_high"
         "\tp\tp_adj\tcorrection\td_z\tn_queries\tn_seeds_arm\tn_seeds_ref\n"
         "x2en\tde\thigher_resource\tnDCG@10\tot\tkl\t0.6\t0.5\t0.1\t0.05\t0.15\t0.001\t0.002"
         "\tholm\t0.4\t1190\t3\t3\n"
     )
+    (res / "comparison.tsv").write_text(
+        (res / "comparison.tsv").read_text()
+        + "x2en\tmean\tall\tnDCG@10\tot\tkl\t0.6\t0.5\t0.1\t0.05\t0.15\t0.001\t0.03"
+        "\tholm\t0.4\t1190\t3\t3\n"
+    )
     readme = tmp_path / "README.md"
     readme.write_text(f"# Title\n\nintro\n\n{BEGIN}\nold\n{END}\n\nafter\n")
-    update(readme, tmp_path)
+    update(readme, res)
     text = readme.read_text()
     assert text.startswith("# Title\n\nintro\n\n") and text.endswith("\n\nafter\n")
-    block = block_of(text)
-    assert "0.600 ± 0.020" in block and "0.500 ± 0.010" in block
-    assert "+0.100" in block and "[+0.050, +0.150]" in block and "0.002 *" in block
+    headline = block_of(text)  # the group-mean row only, starred: p_adj 0.03 < 0.05
+    assert "| x2en | all-mean | nDCG@10 | +0.100 [+0.050, +0.150] * |" in headline
+    assert "0.600" not in headline and "old" not in headline
+    page = (res / "README.md").read_text()
+    assert page.startswith("# Results\n")
+    assert "0.600 ± 0.020" in page and "0.500 ± 0.010" in page
+    assert "+0.100" in page and "[+0.050, +0.150]" in page and "0.002 *" in page
     (tmp_path / "bad.md").write_text("no markers")
     with pytest.raises(PipelineError, match="markers"):
         update(tmp_path / "bad.md", tmp_path)

@@ -10,7 +10,7 @@ Modules (``docs/ARCHITECTURE.md`` describes the files and contracts):
 - :mod:`.figures`: ``results/figures/`` (:func:`make_figures`);
 - :mod:`.runtime`: ``runtime.tsv`` from the benchmark files (:func:`make_runtime`);
 - :mod:`.curve`: the learning curve (:func:`make_learning_curve`);
-- :mod:`.readme`: the README results block (``python -m otkd.report.readme``);
+- :mod:`.readme`: the README headline and ``results/README.md`` (``python -m otkd.report.readme``);
 - :mod:`.data_summary`: ``results/data/summary.json`` of the data stage (:func:`write_summary`).
 
 The public names below are re-exported lazily (on first access): importing one module does
