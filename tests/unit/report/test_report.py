@@ -447,7 +447,8 @@ def test_learning_curve_table_figure_and_comparison(tmp_path):
     pd.DataFrame(
         [("de", "e", "x")] * 4000 + [("th", "e", "x")] * 3000, columns=["lang", "en", "xx"]
     ).to_csv(pool, sep="\t", index=False)
-    config = {"languages": LANGS, "groups": GROUPS, "stats": {"n_resamples": 999, "seed": 3}}
+    config = {"languages": LANGS, "groups": GROUPS, "stats": {"n_resamples": 999, "seed": 3},
+              "train": {"steps": 300, "batch_size": 32}}  # fmt: skip
     curve = make_learning_curve(
         rows, points, pool, tmp_path / "lc.tsv", tmp_path / "lc.png", config=config,
         perquery_paths=perquery, comparison_out=tmp_path / "lcc.tsv",
@@ -462,6 +463,11 @@ def test_learning_curve_table_figure_and_comparison(tmp_path):
     assert cell.loc[("lareqa", "th", "lower_resource", "AP@20", 4000, "kl"), "pairs"] == 3000
     assert cell.loc[("lareqa", "mean", "all", "AP@20", 4000, "kl"), "pairs"] == 7000
     assert cell.loc[("lareqa", "mean", "all", "AP@20", 250, "kl"), "pairs"] == 500
+    # 300 steps x 32 pairs over all languages' pairs of the budget, on every row of it
+    assert curve.loc[curve["budget"] == 250, "epochs"].tolist() == pytest.approx(
+        [9600 / 500] * int((curve["budget"] == 250).sum())
+    )
+    assert curve.loc[curve["budget"] == 4000, "epochs"].unique() == pytest.approx([9600 / 7000])
     assert set(curve["budget"]) == {250, 1000, 4000}
     comp = pd.read_csv(tmp_path / "lcc.tsv", sep="\t").set_index(["budget", "task", "lang"])
     assert list(comp.reset_index().columns[:2]) == ["budget", "task"]

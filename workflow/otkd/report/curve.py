@@ -14,6 +14,7 @@ from ..bitext import read_pairs
 from ..evaluate.metrics import MAIN_MEASURE
 from ..evaluate.tasks import task_protocols
 from ..io import PipelineError, atomic_path, write_df
+from ..runs import experiment as run_experiment
 from .compare import build_comparison, stats_options
 from .tables import (
     AGG_LANG,
@@ -26,7 +27,7 @@ from .tables import (
 )
 
 CURVE_COLUMNS = ["task", "lang", "group", "metric", "budget", "arm", "mean", "sd", "n_seeds"]
-CURVE_COLUMNS += ["n_langs", "pairs"]
+CURVE_COLUMNS += ["n_langs", "pairs", "epochs"]
 
 
 def budget_parts(df: pd.DataFrame, points: Sequence[Sequence]):
@@ -51,19 +52,32 @@ def budget_parts(df: pd.DataFrame, points: Sequence[Sequence]):
         )
 
 
+def planned_epochs(train: Mapping, pairs: int) -> float:
+    """Passes over ``pairs`` training pairs that ``train.steps`` batches of
+    ``train.batch_size`` pairs make (NaN when either key or the pairs are missing); every
+    budget of the curve trains for the same steps, so a smaller budget is seen more often."""
+    steps, batch = train.get("steps"), train.get("batch_size")
+    if not steps or not batch or not pairs:
+        return float("nan")
+    return steps * batch / pairs
+
+
 def build_learning_curve(
     metrics: pd.DataFrame,
     points: Sequence[Sequence],
     pool_counts: Mapping[str, int],
     langs: Sequence[str],
     groups: Mapping[str, Sequence[str]],
+    train: Mapping | None = None,
 ) -> pd.DataFrame:
     """The learning-curve table: :func:`build_table` rows of every budget, long format.
 
     ``metrics``: :func:`load_evaluations` of the curve models; ``points``: ``[arm, budget,
     seed, model]`` per curve run; ``pool_counts``: pairs per language in the curve pool.
     ``pairs`` is the number of training pairs actually used (``min(budget, pool)`` summed
-    over the languages of the row), so a language with a smaller pool is visible.
+    over the languages of the row), so a language with a smaller pool is visible;
+    ``epochs``: passes over all languages' pairs of the budget (:func:`planned_epochs` of the
+    experiment's ``train`` section).
     """
     members = {lang: [lang] for lang in langs}
     members.update({name: list(m) for name, m in groups.items()})
@@ -74,6 +88,7 @@ def build_learning_curve(
         used = {lang: min(budget, int(pool_counts.get(lang, 0))) for lang in langs}
         keys = table["lang"].where(table["lang"] != AGG_LANG, table["group"])
         table["pairs"] = [sum(used.get(m, 0) for m in members.get(k, [])) for k in keys]
+        table["epochs"] = planned_epochs(train or {}, sum(used.values()))
         frames.append(table)
     out = pd.concat(frames, ignore_index=True)
     return out[CURVE_COLUMNS]
@@ -164,8 +179,12 @@ def make_learning_curve(
     metrics = only_tasks(load_evaluations(metrics_paths, ["task", "lang", "measure", "value"]))
     pool = read_pairs(pool_path)["lang"].value_counts().to_dict()
     protocols = task_protocols(config.get("evaluation", {}))
-    curve = with_protocol(build_learning_curve(metrics, points, pool, langs, groups), protocols)
     experiment = next((p[4] for p in points if len(p) > 4 and p[4]), None)
+    train = config.get("train", {})
+    if experiment is not None and config.get("experiments"):
+        train = run_experiment(config, experiment).train  # with the experiment's overrides
+    curve = build_learning_curve(metrics, points, pool, langs, groups, train)
+    curve = with_protocol(curve, protocols)
     if experiment is not None:  # the experiment of the points (otkd.runs.CurvePoint)
         curve.insert(0, "experiment", experiment)
     if comparison_out is not None:

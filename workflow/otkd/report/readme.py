@@ -108,16 +108,19 @@ def curve_block(curve: pd.DataFrame) -> list[str]:
     groups = list(dict.fromkeys(rows_df["group"]))
     cols = [(t, g) for t in tasks for g in groups]
     rows = []
+    epochs = "epochs" in rows_df.columns and rows_df["epochs"].notna().any()
     for (budget, arm), part in rows_df.groupby(["budget", "arm"], sort=True):
         cells = part.set_index(["task", "group", "metric"])
         row = [str(budget), f"`{arm}`"]
+        if epochs:  # every row of a budget has the same planned passes
+            row.insert(1, f"{part['epochs'].iloc[0]:.2f}")
         for task, group in cols:
             key = (task, group, MAIN_MEASURE[task])
             row.append(
                 _cell(cells.loc[key, "mean"], cells.loc[key, "sd"]) if key in cells.index else ""
             )
         rows.append(row)
-    header = ["pairs/lang", "arm"] + [
+    header = ["pairs/lang", *(["epochs"] if epochs else []), "arm"] + [
         f"{t} {METRIC_NAME.get(MAIN_MEASURE[t], MAIN_MEASURE[t])} ({col_label(AGG_LANG, g)})"
         for t, g in cols
     ]
