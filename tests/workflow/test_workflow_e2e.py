@@ -116,6 +116,9 @@ def test_full_dag_produces_the_final_outputs(finished_run):
     curve = pd.read_csv(results / "learning_curve.tsv", sep="\t")
     assert set(curve["budget"]) == {16, 48} and set(curve["arm"]) == {"kl", "ot"}
     assert set(curve["task"]) == {"x2en", "lareqa"} and set(curve["experiment"]) == {"cross"}
+    # epochs: 6 steps x 8 pairs (the cross experiment's train) over the budget's pairs
+    every = curve[(curve["lang"] == "mean") & (curve["group"] == "all")]
+    assert len(every) and (every["epochs"] - 48 / every["pairs"]).abs().max() < 1e-9
     # the main-budget point is the main run's evaluation, not a retrained copy
     assert not (results / "train" / "cross" / "kl" / "n48").exists()
     assert (results / "train" / "cross" / "kl" / "n16" / "seed1" / "train_log.tsv").is_file()

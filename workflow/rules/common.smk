@@ -647,6 +647,16 @@ def curve_points():
     return [list(point) for point in CURVE_POINTS]
 
 
+def curve_train():
+    """``steps`` and ``batch_size`` of the learning curve's experiment (with its overrides):
+    the epochs each budget sees (learning_curve.tsv)."""
+    names = sorted({point.experiment for point in CURVE_POINTS})
+    if not names:
+        return {}
+    train = EXPERIMENTS[names[0]].train
+    return {key: train[key] for key in ("steps", "batch_size")}
+
+
 def curve_evaluations(name):
     """{name} (metrics.tsv or perquery.tsv.gz) of every learning-curve point."""
     return [f"results/evaluate/{point.model}/{name}" for point in CURVE_POINTS]

@@ -78,6 +78,7 @@ rule learning_curve:
     params:
         points=curve_points(),
         config=report_config(),
+        train=curve_train(),
         tasks=CURVE_TASKS,
     script:
         "../scripts/learning_curve.py"

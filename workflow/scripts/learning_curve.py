@@ -15,4 +15,5 @@ make_learning_curve(
     tasks=snakemake.params.tasks,
     perquery_paths=snakemake.input.perquery,
     comparison_out=snakemake.output.comparison,
+    train=snakemake.params.train,
 )

@@ -447,11 +447,11 @@ def test_learning_curve_table_figure_and_comparison(tmp_path):
     pd.DataFrame(
         [("de", "e", "x")] * 4000 + [("th", "e", "x")] * 3000, columns=["lang", "en", "xx"]
     ).to_csv(pool, sep="\t", index=False)
-    config = {"languages": LANGS, "groups": GROUPS, "stats": {"n_resamples": 999, "seed": 3},
-              "train": {"steps": 300, "batch_size": 32}}  # fmt: skip
+    config = {"languages": LANGS, "groups": GROUPS, "stats": {"n_resamples": 999, "seed": 3}}
     curve = make_learning_curve(
         rows, points, pool, tmp_path / "lc.tsv", tmp_path / "lc.png", config=config,
         perquery_paths=perquery, comparison_out=tmp_path / "lcc.tsv",
+        train={"steps": 300, "batch_size": 32},
     )  # fmt: skip
     assert (tmp_path / "lc.png").stat().st_size > 1000
     assert pd.read_csv(tmp_path / "lc.tsv", sep="\t").shape == curve.shape

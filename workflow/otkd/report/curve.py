@@ -14,7 +14,6 @@ from ..bitext import read_pairs
 from ..evaluate.metrics import MAIN_MEASURE
 from ..evaluate.tasks import task_protocols
 from ..io import PipelineError, atomic_path, write_df
-from ..runs import experiment as run_experiment
 from .compare import build_comparison, stats_options
 from .tables import (
     AGG_LANG,
@@ -163,11 +162,13 @@ def make_learning_curve(
     tasks: Sequence[str] | None = None,
     perquery_paths: Sequence[str | Path] = (),
     comparison_out=None,
+    train: Mapping | None = None,
 ) -> pd.DataFrame:
     """Rule ``learning_curve``: ``learning_curve.tsv`` and ``learning_curve.png`` for
     ``tasks`` (default: every task in the metrics; the main-budget point comes from the main
     runs, which have every evaluation task), and with ``comparison_out`` the per-budget
-    comparison against ``kl`` (:func:`build_curve_comparison`) from ``perquery_paths``."""
+    comparison against ``kl`` (:func:`build_curve_comparison`) from ``perquery_paths``;
+    ``train``: ``steps`` and ``batch_size`` of the curve's runs (the ``epochs`` column)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -180,9 +181,6 @@ def make_learning_curve(
     pool = read_pairs(pool_path)["lang"].value_counts().to_dict()
     protocols = task_protocols(config.get("evaluation", {}))
     experiment = next((p[4] for p in points if len(p) > 4 and p[4]), None)
-    train = config.get("train", {})
-    if experiment is not None and config.get("experiments"):
-        train = run_experiment(config, experiment).train  # with the experiment's overrides
     curve = build_learning_curve(metrics, points, pool, langs, groups, train)
     curve = with_protocol(curve, protocols)
     if experiment is not None:  # the experiment of the points (otkd.runs.CurvePoint)
