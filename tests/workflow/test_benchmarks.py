@@ -58,6 +58,7 @@ def test_every_benchmark_has_a_smoke_test():
         "st_export.py",
         "dev_signal.py",
         "matmul_peak.py",
+        "sinkhorn_convergence.py",
     }
     assert scripts == tested
     assert all("--smoke" in (BENCHMARKS / s).read_text() for s in scripts)
@@ -142,3 +143,19 @@ def test_matmul_peak_smoke(tmp_path):
     result = json.loads((tmp_path / "peak.json").read_text())
     assert result["bf16_peak_gflops"] > 0
     assert 0 < result["encode"]["share_of_bf16_peak"] and 0 < result["train"]["gflops"]
+
+
+def test_sinkhorn_convergence_smoke(tiny, tmp_path):
+    out = tmp_path / "sinkhorn.json"
+    stdout = smoke("sinkhorn_convergence.py", "--model", tiny["model"], "--out", out, cwd=tmp_path)
+    assert "worst L1 row-marginal error" in stdout
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["eps"], r["n_iter"]) for r in rows] == [
+        (0.1, 5),
+        (0.1, 50),
+        (0.0125, 5),
+        (0.0125, 50),
+    ]
+    # more iterations never leave a larger marginal error (Sinkhorn's monotone convergence)
+    for first, more in zip(rows[::2], rows[1::2], strict=True):
+        assert more["row_l1_error_max"] <= first["row_l1_error_max"] + 1e-6
