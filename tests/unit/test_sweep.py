@@ -41,6 +41,43 @@ def test_ties_go_to_the_interior_then_to_the_smaller_value():
     assert extend_grid([0.1, 0.2], [0.5, 0.5]) == 0.05
 
 
+def test_scores_within_the_tolerance_are_ties_won_by_the_interior():
+    # the shared experiment's OT sweep after two extensions: eps 0.00625 leads 0.0125 by
+    # 0.0007 of dev fidelity, below its measured seed spread (0.0021)
+    eps = [0.00625, 0.0125, 0.025, 0.05, 0.1]
+    fidelity = [0.8832, 0.8825, 0.8796, 0.8752, 0.8725]
+    assert extend_grid(eps, fidelity) == 0.003125  # exact comparison: still the lower edge
+    assert best_position(eps, fidelity, tolerance=0.002) == 1
+    assert extend_grid(eps, fidelity, tolerance=0.002) is None  # 0.0125: interior
+    check_round(pd.DataFrame({"value": eps, "best_dev_score": fidelity}), 2, 2, "x", 0.002)
+    with pytest.raises(PipelineError, match="lower edge of the grid after 2 extension"):
+        check_round(pd.DataFrame({"value": eps, "best_dev_score": fidelity}), 2, 2, "x")
+    # a lead larger than the tolerance is not a tie: KL's temperature keeps climbing
+    tau, kl = [0.05, 0.1, 0.2, 0.4], [0.8130, 0.8360, 0.8476, 0.8539]
+    assert extend_grid(tau, kl, tolerance=0.002) == 0.8
+    assert edge_name(tau, kl, tolerance=0.002) == "upper"
+    # a tie of both edges and no interior value: the smaller value, as for exact ties
+    assert extend_grid([0.1, 0.2], [0.5, 0.501], tolerance=0.002) == 0.05
+
+
+def test_selection_and_rounds_read_the_tolerance(tmp_path):
+    values, scores = [0.025, 0.05, 0.1], [0.881, 0.880, 0.87]
+    curves = [
+        write_curve(tmp_path / f"v{v}" / "c.tsv", [s]) for v, s in zip(values, scores, strict=True)
+    ]
+    table = summarize_round("ot", "eps", values, curves, "fidelity", n_grid=3)
+    path = tmp_path / "round0.tsv"
+    table.to_csv(path, sep="\t", index=False)
+    cfg = {"ot_eps": values, "tolerance": 0.002}
+    with pytest.raises(PipelineError, match="interior"):  # a tie: no further round
+        sweep_round_values(cfg, "ot", path)
+    assert sweep_round_values({"ot_eps": values}, "ot", path) == [*values, 0.0125]
+    _, selected = select([path], [], tolerance=0.002)
+    assert selected[["arm", "value", "source"]].values.tolist() == [["ot", 0.05, "sweep"]]
+    with pytest.raises(PipelineError, match="not a final round"):
+        select([path], [])
+
+
 TRAIN = {
     "arms": ["mse", "kl", "ot", "wkd"],
     "kl": {"temperature": SWEEP},

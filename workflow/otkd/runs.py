@@ -449,10 +449,16 @@ def sweep_round_values(sweep_cfg: dict, arm: str, previous: str | Path | None) -
     if previous is None:
         return sweep_grid(sweep_cfg, arm)
     values, scores = read_sweep_round(previous)
-    new = extend_grid(values, scores)
+    new = extend_grid(values, scores, sweep_tolerance(sweep_cfg))
     if new is None:
         raise PipelineError(f"{previous}: the best value is interior; no further round")
     return [*values, new]
+
+
+def sweep_tolerance(sweep_cfg: dict) -> float:
+    """Config ``sweep.tolerance``: dev-score differences at or below it count as ties
+    (:func:`best_position`); 0 when unset."""
+    return float(sweep_cfg.get("tolerance", 0.0))
 
 
 def sweep_grid(sweep_cfg: dict, arm: str) -> list[float]:
@@ -492,33 +498,39 @@ def sweep_plan(sweep_cfg: dict, arms: list[str] | None = None) -> list[SweepRun]
     return runs
 
 
-def best_position(values: list[float], scores: list[float]) -> int:
-    """Index (in ascending ``values`` order) of the best score; among tied best scores the
-    one farthest from the grid's edges (then the smallest value)."""
+def best_position(values: list[float], scores: list[float], tolerance: float = 0.0) -> int:
+    """Index (in ascending ``values`` order) of the best score; among the values tied with it
+    (within ``tolerance`` of the best score: a difference the dev score cannot resolve,
+    config ``sweep.tolerance``) the one farthest from the grid's edges (then the smallest
+    value). This is the one-standard-error rule's preference for the safer choice among
+    statistically equal ones (Hastie, Tibshirani and Friedman, "The Elements of Statistical
+    Learning", 2nd ed., section 7.10), with "safer" read as "not at an edge"."""
     order = sorted(range(len(values)), key=lambda i: values[i])
     ranked = [scores[i] for i in order]
     top = max(ranked)
-    tied = [k for k, v in enumerate(ranked) if v == top]
+    tied = [k for k, v in enumerate(ranked) if v >= top - tolerance]
     n = len(ranked)
     return max(tied, key=lambda k: (min(k, n - 1 - k), -k))
 
 
-def best_value(values: list[float], scores: list[float]) -> float:
+def best_value(values: list[float], scores: list[float], tolerance: float = 0.0) -> float:
     """The value with the best score (:func:`best_position`)."""
-    return sorted(float(v) for v in values)[best_position(list(values), list(scores))]
+    k = best_position(list(values), list(scores), tolerance)
+    return sorted(float(v) for v in values)[k]
 
 
-def extend_grid(values: list[float], scores: list[float]) -> float | None:
+def extend_grid(values: list[float], scores: list[float], tolerance: float = 0.0) -> float | None:
     """The next value of a sweep whose best score lies at an edge of its grid, else None.
 
     The grid is extended geometrically in the best edge's direction: the new value is
     ``edge**2 / neighbour`` (one more step of the grid's own ratio at that edge; a
-    one-value grid doubles), rounded to 4 significant digits. An interior best (or a tie won by an interior value) returns None.
+    one-value grid doubles), rounded to 4 significant digits. An interior best (or a tie,
+    within ``tolerance``, won by an interior value) returns None.
     """
     if len(values) != len(scores) or not values:
         raise PipelineError("sweep: values and scores must be non-empty and of equal length")
     grid = sorted(float(v) for v in values)
-    k = best_position(list(values), list(scores))
+    k = best_position(list(values), list(scores), tolerance)
     if len(grid) == 1:
         return float(f"{grid[0] * 2:.4g}")
     if 0 < k < len(grid) - 1:
@@ -527,9 +539,9 @@ def extend_grid(values: list[float], scores: list[float]) -> float | None:
     return float(f"{edge * edge / neighbour:.4g}")
 
 
-def edge_name(values: list[float], scores: list[float]) -> str:
+def edge_name(values: list[float], scores: list[float], tolerance: float = 0.0) -> str:
     """``"lower"`` or ``"upper"``: the edge of the best value (for messages)."""
-    return "lower" if best_position(list(values), list(scores)) == 0 else "upper"
+    return "lower" if best_position(list(values), list(scores), tolerance) == 0 else "upper"
 
 
 def sweep_settings(train_cfg: dict, sweep_cfg: dict, arm: str, param: str, value: float) -> dict:

@@ -591,18 +591,21 @@ def sweep_round_params(wildcards):
         "n_grid": len(runs.sweep_grid(exp.sweep, wildcards.arm)),
         "metric": exp.train["dev_metric"],
         "max_extensions": int(exp.sweep["max_extensions"]),
+        "tolerance": runs.sweep_tolerance(exp.sweep),
     }
 
 
 def sweep_final_round(wildcards):
     """The last round table of one tuned arm: rounds follow one another while the best
     value is at a grid edge (otkd.runs.extend_grid)."""
+    exp = experiment_of(wildcards)
     round_ = 0
     while True:
         table = checkpoints.sweep_round.get(
             experiment=wildcards.experiment, arm=wildcards.arm, round=round_
         ).output[0]
-        if runs.extend_grid(*runs.read_sweep_round(table)) is None:
+        values, scores = runs.read_sweep_round(table)
+        if runs.extend_grid(values, scores, runs.sweep_tolerance(exp.sweep)) is None:
             return table
         round_ += 1
 
@@ -615,6 +618,11 @@ def sweep_arm_tables(wildcards):
         exp.sweep, tuned
     )  # raises unless every tuned arm has as many values
     return [f"{exp.sweep_dir()}/{arm}/final.tsv" for arm in tuned]
+
+
+def sweep_tolerance(wildcards):
+    """The experiment's sweep.tolerance (dev-score ties, otkd.runs.best_position)."""
+    return runs.sweep_tolerance(experiment_of(wildcards).sweep)
 
 
 def sweep_explicit(wildcards):

@@ -65,6 +65,7 @@ rule sweep_table:
         "../../envs/pipeline.yaml"
     params:
         explicit=sweep_explicit,
+        tolerance=sweep_tolerance,
     script:
         "../scripts/sweep_table.py"
 

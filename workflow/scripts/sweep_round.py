@@ -19,5 +19,6 @@ check_round(
     int(snakemake.wildcards.round),
     sweep["max_extensions"],
     f"sweep of {snakemake.wildcards.arm} in experiment {snakemake.wildcards.experiment}",
+    sweep["tolerance"],
 )
 write_df(snakemake.output[0], table)

@@ -5,6 +5,8 @@ from otkd.io import setup_logging, write_df
 from otkd.train.sweep import select
 
 setup_logging(snakemake.log[0])
-table, selected = select(list(snakemake.input), snakemake.params.explicit)
+table, selected = select(
+    list(snakemake.input), snakemake.params.explicit, snakemake.params.tolerance
+)
 write_df(snakemake.output.table, table)
 write_df(snakemake.output.selected, selected)

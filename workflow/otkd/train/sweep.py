@@ -52,12 +52,15 @@ def summarize_round(
     return pd.DataFrame(rows, columns=SWEEP_ROUND_COLUMNS)
 
 
-def check_round(table: pd.DataFrame, round_: int, max_extensions: int, where: str) -> None:
-    """Raise PipelineError when the best value is at a grid edge and no extension is left."""
+def check_round(
+    table: pd.DataFrame, round_: int, max_extensions: int, where: str, tolerance: float = 0.0
+) -> None:
+    """Raise PipelineError when the best value (ties within ``tolerance`` go to the
+    interior) is at a grid edge and no extension is left."""
     values, scores = table["value"].tolist(), table["best_dev_score"].tolist()
-    if extend_grid(values, scores) is not None and round_ >= max_extensions:
-        edge = edge_name(values, scores)
-        best = best_value(values, scores)
+    if extend_grid(values, scores, tolerance) is not None and round_ >= max_extensions:
+        edge = edge_name(values, scores, tolerance)
+        best = best_value(values, scores, tolerance)
         raise PipelineError(
             f"{where}: the best value {best:g} is still at the {edge} edge of the grid after "
             f"{max_extensions} extension(s) (config sweep.max_extensions); widen the grid "
@@ -66,12 +69,13 @@ def check_round(table: pd.DataFrame, round_: int, max_extensions: int, where: st
 
 
 def select(
-    rounds: Sequence[str | Path], explicit: Sequence[dict]
+    rounds: Sequence[str | Path], explicit: Sequence[dict], tolerance: float = 0.0
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The sweep table (every run of the final rounds, ``selected`` marking each arm's
     best; columns ``SWEEP_ROUND_COLUMNS + [selected]``) and the selected parameters
     (``SELECTED_COLUMNS``: one row per tuned arm, ``source`` "sweep", and one per explicit
-    ``{"arm", "param", "value"}``, ``source`` "config")."""
+    ``{"arm", "param", "value"}``, ``source`` "config"). Dev scores within ``tolerance``
+    of the best are ties, won by the value farthest from the grid's edges."""
     tables = [pd.read_csv(p, sep="\t") for p in rounds]
     table = (
         pd.concat(tables, ignore_index=True)
@@ -82,9 +86,9 @@ def select(
     chosen = []
     for t, path in zip(tables, rounds, strict=True):
         values, scores = t["value"].tolist(), t["best_dev_score"].tolist()
-        if extend_grid(values, scores) is not None:
+        if extend_grid(values, scores, tolerance) is not None:
             raise PipelineError(f"{path}: the best value is at a grid edge (not a final round)")
-        best = best_value(values, scores)
+        best = best_value(values, scores, tolerance)
         row = t[t["value"] == best].iloc[0]
         table.loc[(table["arm"] == row["arm"]) & (table["value"] == best), "selected"] = True
         chosen.append(
