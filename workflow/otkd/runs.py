@@ -448,11 +448,17 @@ def sweep_round_values(sweep_cfg: dict, arm: str, previous: str | Path | None) -
     None) or the values of the previous round's table plus its :func:`extend_grid` value."""
     if previous is None:
         return sweep_grid(sweep_cfg, arm)
-    values, scores = read_sweep_round(previous)
-    new = extend_grid(values, scores, sweep_tolerance(sweep_cfg))
+    new = next_sweep_value(sweep_cfg, previous)
     if new is None:
         raise PipelineError(f"{previous}: the best value is interior; no further round")
-    return [*values, new]
+    return [*read_sweep_round(previous)[0], new]
+
+
+def next_sweep_value(sweep_cfg: dict, table: str | Path) -> float | None:
+    """The value the round after ``table`` (a round table) adds, or None when that round's
+    best value is interior: :func:`extend_grid` with the config's ``sweep.tolerance``."""
+    values, scores = read_sweep_round(table)
+    return extend_grid(values, scores, sweep_tolerance(sweep_cfg))
 
 
 def sweep_tolerance(sweep_cfg: dict) -> float:

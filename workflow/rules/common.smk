@@ -186,10 +186,8 @@ def teacher_cache_targets():
         teacher=TEACHERS,
         split=["train", "dev"],
     )
-    curve = sorted(
-        {EXPERIMENTS[point.experiment].teacher_key for point in CURVE_POINTS}
-    )
-    caches += [f"results/teacher_cache/{teacher}/curve" for teacher in curve]
+    if CURVE_EXPERIMENT is not None:
+        caches.append(f"results/teacher_cache/{CURVE_EXPERIMENT.teacher_key}/curve")
     return caches + ["results/tokens/stats.tsv"]
 
 
@@ -604,8 +602,7 @@ def sweep_final_round(wildcards):
         table = checkpoints.sweep_round.get(
             experiment=wildcards.experiment, arm=wildcards.arm, round=round_
         ).output[0]
-        values, scores = runs.read_sweep_round(table)
-        if runs.extend_grid(values, scores, runs.sweep_tolerance(exp.sweep)) is None:
+        if runs.next_sweep_value(exp.sweep, table) is None:
             return table
         round_ += 1
 
@@ -647,6 +644,8 @@ def sweep_seed(wildcards):
 # --- learning curve: OT vs KL at several bitext budgets (otkd.runs, otkd.report) --------
 CURVE_TASKS = list(CURVE["tasks"])
 CURVE_POINTS = runs.curve_points(config)
+# the experiment the learning curve trains in (None: no curve configured)
+CURVE_EXPERIMENT = runs.curve_experiment(config) if CURVE_POINTS else None
 
 
 def curve_points():
@@ -658,11 +657,9 @@ def curve_points():
 def curve_train():
     """``steps`` and ``batch_size`` of the learning curve's experiment (with its overrides):
     the epochs each budget sees (learning_curve.tsv)."""
-    names = sorted({point.experiment for point in CURVE_POINTS})
-    if not names:
+    if CURVE_EXPERIMENT is None:
         return {}
-    train = EXPERIMENTS[names[0]].train
-    return {key: train[key] for key in ("steps", "batch_size")}
+    return {key: CURVE_EXPERIMENT.train[key] for key in ("steps", "batch_size")}
 
 
 def curve_evaluations(name):

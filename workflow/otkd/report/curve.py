@@ -180,9 +180,9 @@ def make_learning_curve(
     metrics = only_tasks(load_evaluations(metrics_paths, ["task", "lang", "measure", "value"]))
     pool = read_pairs(pool_path)["lang"].value_counts().to_dict()
     protocols = task_protocols(config.get("evaluation", {}))
-    experiment = next((p[4] for p in points if len(p) > 4 and p[4]), None)
     curve = build_learning_curve(metrics, points, pool, langs, groups, train)
     curve = with_protocol(curve, protocols)
+    experiment = next((p[4] for p in points if len(p) > 4 and p[4]), None)
     if experiment is not None:  # the experiment of the points (otkd.runs.CurvePoint)
         curve.insert(0, "experiment", experiment)
     if comparison_out is not None:
