@@ -94,3 +94,17 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The full-DAG fixture's tests first, then the other slow tests (Snakemake runs), then
+    the rest, each in collected order: under ``make test``'s ``-n 2 --dist loadfile
+    --no-loadscope-reorder`` the longest module starts at once and the others fill the
+    second worker, instead of it starting last."""
+
+    def rank(item) -> int:
+        if "finished_run" in getattr(item, "fixturenames", ()):
+            return 0
+        return 1 if item.get_closest_marker("slow") is not None else 2
+
+    items.sort(key=rank)

@@ -90,6 +90,18 @@ def tiny_config(
     return deep_update(config, overrides)
 
 
+def e2e_config(tmp: Path, **overrides) -> dict:
+    """tests/configs/tiny/config.yaml with its tiny models built under ``tmp``; top-level
+    ``overrides`` replace whole sections."""
+    from make_tiny_models import make_tiny_models
+
+    make_tiny_models(tmp / "tiny_models")
+    cfg = tiny_config(models_dir=tmp / "tiny_models")
+    for key, value in overrides.items():
+        cfg[key] = value
+    return cfg
+
+
 def data_config(**overrides) -> dict:
     """The tiny config for data-stage runs: languages de and th, 64 train / 16 dev pairs
     per language (``overrides`` merged recursively)."""

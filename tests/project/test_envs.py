@@ -31,7 +31,7 @@ def test_conda_env_matches_requirements():
     assert "python=3.11" in env["dependencies"]
 
 
-DEV_TOOLS = {"pytest", "ruff", "snakefmt", "sentence-transformers"}
+DEV_TOOLS = {"pytest", "pytest-xdist", "execnet", "ruff", "snakefmt", "sentence-transformers"}
 
 
 def test_dev_tools_are_pinned_in_dev_requirements_only():
