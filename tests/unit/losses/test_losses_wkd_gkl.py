@@ -104,6 +104,27 @@ def test_wkd_ot_part_per_row_matches_pot_sinkhorn_and_emd():
         assert float(wd0[i]) == pytest.approx(exact, abs=1e-5)  # bound: eps * log(n^2)
 
 
+def test_wkd_tol_stops_early_at_the_converged_value():
+    """The config's setting (many iterations, ``tol`` early stop) gives the converged value
+    and gradient of a fixed long run, while 10 iterations at small eps do not."""
+    u, v = pair(8, seed=3)
+    kwargs = {"eps": 0.02, "kappa": 1.0, "target_weight": 0.0, "wd_weight": 1.0}
+
+    def value_and_grad(**extra):
+        vs = v.clone().requires_grad_(True)
+        out = WKDDistillation(0.05, **kwargs, **extra)(Features(vs), Features(u))
+        return float(out), torch.autograd.grad(out, vs)[0]
+
+    fixed, g_fixed = value_and_grad(n_iter=3000)
+    early, g_early = value_and_grad(n_iter=3000, tol=1e-7)
+    assert early == pytest.approx(fixed, abs=1e-6)
+    assert torch.allclose(g_early, g_fixed, atol=1e-5)
+    ten, _ = value_and_grad(n_iter=10)
+    assert abs(ten - fixed) > 1e-3  # the unconverged plan the config avoids
+    with pytest.raises(ValueError, match="tol"):
+        WKDDistillation(tol=-1.0)
+
+
 def test_wkd_cost_hand_computed_3x3():
     r = 1.0 / math.sqrt(2.0)
     u = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [r, r, 0.0]])
