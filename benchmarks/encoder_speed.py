@@ -20,7 +20,10 @@ to the fp32 reference:
   same prompt), its default;
 - ``st bf16 weights``: the same model with ``.to(torch.bfloat16)``.
 
-Attention is the model's default (SDPA in transformers 5). Writes ``benchmarks/out/encoder_speed.json``.
+Attention is the model's default (SDPA in transformers 5). With ``--profile-ops N`` it then
+profiles one batch of the pipeline's path (bf16 weights) with ``torch.profiler`` and prints
+the N operators with the most self CPU time: where the encoder's time goes. Writes
+``benchmarks/out/encoder_speed.json``.
 """
 
 from __future__ import annotations
@@ -63,6 +66,23 @@ def timed(fn, repeats: int = 1) -> tuple[np.ndarray, float]:
         out = fn()
         best = min(best, time.perf_counter() - start)
     return np.asarray(out, dtype=np.float32), best
+
+
+def op_profile(enc: Encoder, texts: list[str], batch_size: int, top: int) -> list[dict]:
+    """Self CPU time per operator of one batch of ``enc`` (after a warm-up), largest first."""
+    from torch.profiler import ProfilerActivity, profile
+
+    ids = enc.tokenize(texts[:batch_size], "passage")
+    enc.encode_ids(ids)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        enc.encode_ids(ids)
+    ops = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
+    total = sum(e.self_cpu_time_total for e in ops)
+    return [
+        {"op": e.key, "self_cpu_s": e.self_cpu_time_total / 1e6, "calls": e.count,
+         "share": e.self_cpu_time_total / total}
+        for e in ops[:top]
+    ]  # fmt: skip
 
 
 def run(model_dir: Path, texts: list[str], max_length: int, batch_size: int, repeats: int) -> dict:
@@ -132,6 +152,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "encoder_speed.json"))
+    parser.add_argument("--profile-ops", type=int, default=0, metavar="N",
+                        help="print the N operators with the most self CPU time (bf16 weights)")  # fmt: skip
     parser.add_argument("--smoke", action="store_true", help="tiny random model, seconds")
     args = parser.parse_args()
     if args.smoke and not Path(args.model).is_dir():
@@ -160,6 +182,13 @@ def main() -> None:
             f"{name:<20} {v['tokens_per_s']:>10.0f} {v['speed_vs_st_fp32']:>10.2f} "
             f"{v['min_cosine_to_fp32']:>13.6f}"
         )
+    if args.profile_ops:
+        profile = ModelProfile(str(model_dir), passage_prefix="passage: ", max_length=max_length)
+        enc = Encoder(profile, batch_size=args.batch_size, bf16=True, show_progress=False)
+        result["ops"] = op_profile(enc, texts, args.batch_size, args.profile_ops)
+        print(f"{'operator (one batch, bf16 weights)':<52} {'self CPU s':>10} {'share':>6}")
+        for op in result["ops"]:
+            print(f"{op['op'][:52]:<52} {op['self_cpu_s']:>10.3f} {op['share']:>6.1%}")
     if not args.smoke:
         write_json(args.out, result)
         print(json.dumps({"written": args.out}))

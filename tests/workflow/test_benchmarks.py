@@ -120,9 +120,14 @@ def test_eval_volume_smoke(tiny, tmp_path):
 
 
 def test_encoder_speed_smoke(tiny, tmp_path):
-    stdout = smoke("encoder_speed.py", "--model", tiny["model"], "--threads", "1", cwd=tmp_path)
+    stdout = smoke(
+        "encoder_speed.py", "--model", tiny["model"], "--threads", "1", "--profile-ops", "3",
+        cwd=tmp_path,
+    )  # fmt: skip
     for variant in ("otkd fp32", "otkd bf16 autocast", "st fp32"):
         assert variant in stdout
+    ops = stdout.split("operator (one batch, bf16 weights)")[1].strip().splitlines()[1:]
+    assert len(ops) == 3 and all(line.rstrip().endswith("%") for line in ops), ops
 
 
 def test_st_export_smoke(tiny, tmp_path):
