@@ -85,10 +85,15 @@ def op_profile(enc: Encoder, texts: list[str], batch_size: int, top: int) -> lis
     ]  # fmt: skip
 
 
-def run(model_dir: Path, texts: list[str], max_length: int, batch_size: int, repeats: int) -> dict:
-    profile = ModelProfile(
+def passage_profile(model_dir: Path, max_length: int) -> ModelProfile:
+    """The student as the benchmark encodes it: mean pooling, ``passage: `` prefix."""
+    return ModelProfile(
         str(model_dir), pooling="mean", passage_prefix="passage: ", max_length=max_length
     )
+
+
+def run(model_dir: Path, texts: list[str], max_length: int, batch_size: int, repeats: int) -> dict:
+    profile = passage_profile(model_dir, max_length)
     enc = Encoder(profile, batch_size=batch_size, bf16=False, show_progress=False)
     n_tokens = sum(len(s) for s in enc.tokenize(texts, "passage"))
     variants: dict[str, dict] = {}
@@ -183,7 +188,7 @@ def main() -> None:
             f"{v['min_cosine_to_fp32']:>13.6f}"
         )
     if args.profile_ops:
-        profile = ModelProfile(str(model_dir), passage_prefix="passage: ", max_length=max_length)
+        profile = passage_profile(model_dir, max_length)
         enc = Encoder(profile, batch_size=args.batch_size, bf16=True, show_progress=False)
         result["ops"] = op_profile(enc, texts, args.batch_size, args.profile_ops)
         print(f"{'operator (one batch, bf16 weights)':<52} {'self CPU s':>10} {'share':>6}")

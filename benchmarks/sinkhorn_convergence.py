@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 import torch
+from otkd.encode import pool
 from otkd.io import write_json
 from otkd.losses.base import Features
 from otkd.losses.ot import sinkhorn_log
@@ -50,9 +51,8 @@ def token_embeddings(model, tokenizer, texts: list[str], prefix: str, max_length
     with torch.no_grad():
         hidden = model(**batch).last_hidden_state.float()
     mask = batch["attention_mask"].float()
-    pooled = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
     normalize = torch.nn.functional.normalize
-    return normalize(hidden, dim=-1), mask, normalize(pooled, dim=-1)
+    return normalize(hidden, dim=-1), mask, normalize(pool(hidden, mask, "mean"), dim=-1)
 
 
 def convergence(cost, a, b, eps_values, n_iters, label: str) -> list[dict]:
