@@ -104,11 +104,12 @@ def e2e_config(tmp: Path, **overrides) -> dict:
 
 def data_config(**overrides) -> dict:
     """The tiny config for data-stage runs: languages de and th, 64 train / 16 dev pairs
-    per language (``overrides`` merged recursively)."""
+    per language, XTREME-R's whole LAReQA pool (``overrides`` merged recursively)."""
     config = tiny_config(
         languages=["de", "th"],
         groups={"lower_resource": ["th"], "higher_resource": ["de"]},
         bitext={"budget_per_language": 64, "dev_per_language": 16},
+        evaluation={"lareqa_pool": "all"},  # the real counts are checked
     )
     return deep_update(config, overrides)
 

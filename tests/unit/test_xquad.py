@@ -82,6 +82,24 @@ def test_tiny_task_files(tmp_path):
     assert by_q["q101"] == ["en_a01p00_s0", "de_a01p00_s0"]
 
 
+def test_a_smaller_lareqa_pool_keeps_its_languages_candidates_and_relevance(tmp_path):
+    out, counts = build(tmp_path, lareqa_pool=["de"])
+    candidates = read_jsonl(out / "lareqa" / "candidates.jsonl")
+    assert {c["lang"] for c in candidates} == {"de"} and len(candidates) == 10
+    assert counts["en"]["lareqa_candidates"] == 0 and counts["de"]["lareqa_candidates"] == 10
+    # every question keeps one relevant candidate, in the pool; English queries still run
+    for lang in ("en", "de"):
+        lareqa = qrels(out / "qrels" / "lareqa" / f"{lang}.tsv")
+        assert len(lareqa) == 5 and all(d.startswith("de_") for _, d in lareqa), lareqa
+    assert ("q000", "de_a00p00_s2") in lareqa
+    # the full pool is the default; a language outside XQuAD-R is named
+    assert build(tmp_path / "all", lareqa_pool=None)[1]["en"]["lareqa_candidates"] == 9
+    with pytest.raises(PipelineError, match="expected 13014"):  # a whole pool keeps its check
+        build(tmp_path / "whole", lareqa_pool=["en", "de"], n_candidates=13014)
+    with pytest.raises(PipelineError, match=r"evaluation.lareqa_pool.*\['ro'\]"):
+        build(tmp_path / "ro", lareqa_pool=["de", "ro"])
+
+
 def test_candidates_follow_xtreme_r(tmp_path):
     def newline(kind, lang, data):
         if kind == "xquad_r" and lang == "en":

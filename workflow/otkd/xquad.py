@@ -285,6 +285,7 @@ def build_xquad(
     n_questions: int = N_QUESTIONS,
     n_paragraphs: int = N_PARAGRAPHS,
     n_candidates: int | None = N_LAREQA_CANDIDATES,
+    lareqa_pool: Iterable[str] | None = None,
 ) -> dict:
     """Parse, check and write every XQuAD task file under ``out_dir``.
 
@@ -292,8 +293,11 @@ def build_xquad(
     in both); ``langs`` are the target languages: x2en/en2x qrels are written for all of
     them, lareqa qrels for those in XQuAD-R and for English. The counts default to the
     real data (1190 questions, 240 paragraphs, 13,014 candidates; ``n_candidates=None``
-    skips that check) so tiny fixtures can be checked too. Every invariant is checked
-    before anything is written. Returns the counts written, per language.
+    skips that check) so tiny fixtures can be checked too. ``lareqa_pool`` (None or every
+    XQuAD-R language: XTREME-R's pool) restricts the LAReQA candidates, and so each
+    question's relevant set, to those languages (a smaller pool's candidate count is not
+    checked): a non-official pool for quick runs (``evaluation.lareqa_pool``). Every invariant
+    is checked before anything is written. Returns the counts written, per language.
     """
     out_dir = Path(out_dir)
     langs = list(langs)
@@ -317,18 +321,30 @@ def build_xquad(
         ]:
             log.warning("%s: contexts differ from %s", parsed.path, xquad[lang].path)
 
-    candidates = lareqa_candidates(xquad_r)
+    if lareqa_pool is None:
+        pool = xquad_r
+    else:
+        unknown = sorted(set(lareqa_pool) - set(xquad_r))
+        if unknown or not list(lareqa_pool):
+            raise PipelineError(
+                f"config key 'evaluation.lareqa_pool': {unknown or 'empty'}: the pool's "
+                f"languages must be XQuAD-R languages ({', '.join(xquad_r)})"
+            )
+        pool = {lang: xquad_r[lang] for lang in xquad_r if lang in set(lareqa_pool)}
+        if len(pool) < len(xquad_r):
+            n_candidates = None
+    candidates = lareqa_candidates(pool)
     if n_candidates is not None and len(candidates) != n_candidates:
         raise PipelineError(
             f"XQuAD-R files ({', '.join(str(p.path) for p in xquad_r.values())}): "
             f"{len(candidates)} LAReQA candidates, expected {n_candidates}"
         )
-    relevant = lareqa_relevance(xquad_r)
+    relevant = lareqa_relevance(pool)
     for qid, docids in relevant.items():
-        if len(docids) != len(xquad_r):
+        if len(docids) != len(pool):
             raise PipelineError(
                 f"XQuAD-R question {qid}: {len(docids)} relevant candidates, "
-                f"expected {len(xquad_r)} (one per language)"
+                f"expected {len(pool)} (one per language)"
             )
     para_qrels = {qid: [p.docid] for p in reference.paragraphs for qid in p.qids}
     qids = list(reference.questions)
@@ -375,8 +391,8 @@ def build_xquad(
         n_questions,
         n_paragraphs,
         len(candidates),
-        len(xquad_r),
-        len(xquad_r),
+        len(pool),
+        len(pool),
     )
     return counts
 

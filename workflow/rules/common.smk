@@ -139,6 +139,14 @@ def bitext_files(wildcards):
     return {"sources": sorted(files), **xquad_files(wildcards)}
 
 
+def lareqa_pool():
+    """The LAReQA pool's languages in XQUAD_R_LANGS order (config evaluation.lareqa_pool;
+    all: every XQuAD-R language, a param equal to xquad_r_langs, so that runs made before
+    the key existed do not see a changed parameter)."""
+    pool = config["evaluation"]["lareqa_pool"]
+    return [lang for lang in XQUAD_R_LANGS if pool == "all" or lang in pool]
+
+
 def xquad_out_dir(wildcards, output):
     """results/data/xquad: the folder of rule xquad's outputs (candidates is two below)."""
     return str(Path(output.candidates).parents[1])

@@ -37,6 +37,7 @@ rule xquad:
         xquad_langs=XQUAD_LANGS,
         xquad_r_langs=XQUAD_R_LANGS,
         langs=LANGS,
+        lareqa_pool=lareqa_pool(),
     script:
         "../scripts/xquad.py"
 

@@ -9,4 +9,5 @@ build_xquad(
     dict(zip(snakemake.params.xquad_r_langs, snakemake.input.xquad_r, strict=True)),
     snakemake.params.out_dir,
     snakemake.params.langs,
+    lareqa_pool=snakemake.params.lareqa_pool,
 )

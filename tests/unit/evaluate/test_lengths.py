@@ -109,6 +109,11 @@ def test_lareqa_protocol_labels():
     label = task_protocols({**OFFICIAL, "lareqa_candidate_text": "sentence"})["lareqa"]
     assert label.startswith("LAReQA non-official: candidate text sentence")
     assert task_protocols(OFFICIAL)["x2en"] == "questions model max, paragraphs model max"
+    assert lareqa_protocol({**OFFICIAL, "lareqa_pool": "all"}) == "official"
+    assert lareqa_protocol({**OFFICIAL, "lareqa_pool": ["en", "de"]}) == "non-official: pool en+de"
+    with pytest.raises(PipelineError, match="lareqa_pool"):
+        cfg = tiny_config()
+        validate_config({**cfg, "evaluation": {**cfg["evaluation"], "lareqa_pool": ["ro"]}})
 
 
 def test_truncation_stats_counts_texts_over_the_maximum():

@@ -68,6 +68,8 @@ def lareqa_protocol(evaluation: dict) -> str:
     diffs = []
     if evaluation.get("lareqa_candidate_text", "sentence_paragraph") != LAREQA_OFFICIAL["text"]:
         diffs.append(f"candidate text {evaluation['lareqa_candidate_text']}")
+    if evaluation.get("lareqa_pool", "all") != "all":
+        diffs.append(f"pool {'+'.join(evaluation['lareqa_pool'])}")
     for field_name, what in (("lareqa_query", "questions"), ("lareqa_candidate", "candidates")):
         value = evaluation.get(LENGTH_KEYS[field_name])
         if value != LAREQA_OFFICIAL[field_name]:
