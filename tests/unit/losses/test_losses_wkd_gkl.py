@@ -113,7 +113,7 @@ def test_wkd_tol_stops_early_at_the_converged_value():
     def value_and_grad(**extra):
         vs = v.clone().requires_grad_(True)
         out = WKDDistillation(0.05, **kwargs, **extra)(Features(vs), Features(u))
-        return float(out), torch.autograd.grad(out, vs)[0]
+        return float(out.detach()), torch.autograd.grad(out, vs)[0]
 
     fixed, g_fixed = value_and_grad(n_iter=3000)
     early, g_early = value_and_grad(n_iter=3000, tol=1e-7)
