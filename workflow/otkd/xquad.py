@@ -321,18 +321,16 @@ def build_xquad(
         ]:
             log.warning("%s: contexts differ from %s", parsed.path, xquad[lang].path)
 
-    if lareqa_pool is None:
-        pool = xquad_r
-    else:
-        unknown = sorted(set(lareqa_pool) - set(xquad_r))
-        if unknown or not list(lareqa_pool):
-            raise PipelineError(
-                f"config key 'evaluation.lareqa_pool': {unknown or 'empty'}: the pool's "
-                f"languages must be XQuAD-R languages ({', '.join(xquad_r)})"
-            )
-        pool = {lang: xquad_r[lang] for lang in xquad_r if lang in set(lareqa_pool)}
-        if len(pool) < len(xquad_r):
-            n_candidates = None
+    wanted = set(xquad_r if lareqa_pool is None else lareqa_pool)
+    unknown = sorted(wanted - set(xquad_r))
+    if unknown or not wanted:
+        raise PipelineError(
+            f"config key 'evaluation.lareqa_pool': {unknown or 'empty'}: the pool's "
+            f"languages must be XQuAD-R languages ({', '.join(xquad_r)})"
+        )
+    pool = {lang: parsed for lang, parsed in xquad_r.items() if lang in wanted}
+    if len(pool) < len(xquad_r):  # a smaller pool has no known total
+        n_candidates = None
     candidates = lareqa_candidates(pool)
     if n_candidates is not None and len(candidates) != n_candidates:
         raise PipelineError(
