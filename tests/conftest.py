@@ -10,66 +10,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-WORDS = (
-    "the a man woman dog cat is are eating food bread piece of house city river "
-    "big small red blue green runs walks reads book books water tree hello world "
-    "der die das ein eine mann frau hund katze isst brot haus stadt fluss gross "
-    "klein rot blau liest buch wasser baum hallo welt el la un una perro gato come "
-    "pan casa ciudad rio grande pequeno rojo azul lee libro agua arbol hola mundo "
-    "query passage : . , ? !"
-).split()
-
-
-def make_tiny_bert(
-    path: Path,
-    *,
-    hidden: int = 32,
-    layers: int = 2,
-    seed: int = 0,
-    words: list[str] = WORDS,
-    max_positions: int = 64,
-) -> Path:
-    """Save a random few-layer BERT with a word-level tokenizer to ``path`` (``max_positions``
-    position embeddings, the tokenizer's ``model_max_length`` too)."""
-    import torch
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
-    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
-
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    vocab = {tok: i for i, tok in enumerate(specials + sorted(set(words)))}
-    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
-    tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
-    tok.pre_tokenizer = pre_tokenizers.Sequence(
-        [pre_tokenizers.Whitespace(), pre_tokenizers.Punctuation()]
-    )
-    tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]",
-        pair="[CLS] $A [SEP] $B [SEP]",
-        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
-    )
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        unk_token="[UNK]",
-        pad_token="[PAD]",
-        cls_token="[CLS]",
-        sep_token="[SEP]",
-        mask_token="[MASK]",
-        model_max_length=max_positions,
-    )
-    torch.manual_seed(seed)
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=hidden,
-        num_hidden_layers=layers,
-        num_attention_heads=4,
-        intermediate_size=hidden * 2,
-        max_position_embeddings=max_positions,
-    )
-    model = BertModel(config)
-    path.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(path)
-    fast.save_pretrained(path)
-    return path
+from make_tiny_models import make_tiny_bert  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import WORDS, make_tiny_bert
+from make_tiny_models import WORDS, make_tiny_bert
 from otkd.config import validate_config
 from otkd.encode import Encoder
 from otkd.evaluate import (

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import torch
 from bitext_fixtures import PREFIX, build_split
-from conftest import make_tiny_bert
+from make_tiny_models import make_tiny_bert
 from otkd.caches import TokenArrays
 from otkd.encode import Encoder
 from otkd.io import PipelineError
