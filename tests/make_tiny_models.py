@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-
 WORDS = (
     "the a man woman dog cat is are eating food bread piece of house city river "
     "big small red blue green runs walks reads book books water tree hello world "
