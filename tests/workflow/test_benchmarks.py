@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from make_tiny_models import make_tiny_models
@@ -59,6 +60,7 @@ def test_every_benchmark_has_a_smoke_test():
         "dev_signal.py",
         "matmul_peak.py",
         "sinkhorn_convergence.py",
+        "run_cost.py",
     }
     assert scripts == tested
     assert all("--smoke" in (BENCHMARKS / s).read_text() for s in scripts)
@@ -162,3 +164,32 @@ def test_sinkhorn_convergence_smoke(tiny, tmp_path):
     # more iterations never leave a larger marginal error (Sinkhorn's monotone convergence)
     for first, more in zip(rows[::2], rows[1::2], strict=True):
         assert more["row_l1_error_max"] <= first["row_l1_error_max"] + 1e-6
+
+
+def test_run_cost_smoke(tmp_path):
+    """The tiny config's whole DAG against one measured training job: train_model from its
+    benchmark file, train_curve falls back to it, rules without measurements left out."""
+    bench = tmp_path / "results" / "benchmarks" / "train"
+    bench.mkdir(parents=True)
+    header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+    (bench / "train_model_cross_kl_seed1.tsv").write_text(
+        header + "60.0\t0:01:00\t900\t1\t1\t1\t1\t1\t90\t55\n"
+    )
+    stdout = smoke(
+        "run_cost.py", "--results", tmp_path / "results", "--out", tmp_path, cwd=tmp_path
+    )
+    cost = pd.read_csv(tmp_path / "run_cost.tsv", sep="\t").set_index("rule")
+    assert (
+        cost.loc["train_model", "source"] == "benchmark"
+        and cost.loc["train_model", "measured_jobs"] == 1
+    )
+    # the tiny DAG: shared kl, ot seed 1; cross kl, ot seeds 1, 2; two curve runs at budget 16
+    assert (
+        cost.loc["train_model", "planned_jobs"] == 6
+        and cost.loc["train_curve", "planned_jobs"] == 2
+    )
+    assert cost.loc["train_model", "est_wall_s"] == pytest.approx(360.0)
+    assert cost.loc["train_curve", "source"] == "fallback"
+    assert cost.loc["evaluate_model", "source"] == "not measured"
+    assert cost["share"].sum() == pytest.approx(1.0)
+    assert "estimated job time" in stdout

@@ -539,3 +539,22 @@ def test_tables_have_one_section_per_experiment(fake_results, tmp_path):
     block = "\n".join(results_blocks(table, comp))
     assert block.index("**Experiment `shared`**") < block.index("**Experiment `cross`**")
     assert block.count("**`ot`** − **`kl`**") == 0 and block.count("**`ot` − `kl`**") == 2
+
+
+def test_estimate_cost_scales_measured_jobs_to_the_planned_dag(fake_results):
+    from otkd.report.runtime import estimate_cost
+
+    runtime = collect_runtime(
+        fake_results / "results" / "benchmarks", ["evaluate_model", "index_teacher", "xquad"]
+    )
+    planned = {"evaluate_model": 10, "index_teacher": 2, "sweep_run": 3, "export_model": 4}
+    cost = estimate_cost(runtime, planned, {"sweep_run": 50.0}).set_index("rule")
+    # evaluate_model: mean of 120.5 and 100.0 s over 2 measured jobs, 10 planned
+    assert cost.loc["evaluate_model", "est_wall_s"] == pytest.approx(1102.5)
+    assert cost.loc["evaluate_model", "measured_jobs"] == 2
+    assert cost.loc["evaluate_model", "max_rss_mb"] == pytest.approx(2048.0)
+    assert cost.loc["sweep_run", ["source", "est_wall_s"]].tolist() == ["fallback", 150.0]
+    assert cost.loc["export_model", "source"] == "not measured"
+    assert pd.isna(cost.loc["export_model", "est_wall_s"])
+    assert cost["share"].sum() == pytest.approx(1.0)
+    assert cost.index[0] == "evaluate_model"  # largest first

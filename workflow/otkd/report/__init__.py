@@ -62,9 +62,11 @@ _EXPORTS = {
         "plot_training",
     ],
     "runtime": [
+        "COST_COLUMNS",
         "RUNTIME_COLUMNS",
         "TOTAL",
         "collect_runtime",
+        "estimate_cost",
         "make_runtime",
         "read_benchmark",
         "split_rule_name",

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -91,6 +91,47 @@ def make_runtime(bench_dir, rule_names: Sequence[str], out_path) -> pd.DataFrame
     write_df(out_path, df, float_format="%.2f")
     log.info("runtime: %d benchmark files under %s", int((df["rule"] != TOTAL).sum()), bench_dir)
     return df
+
+
+COST_COLUMNS = [
+    "rule", "planned_jobs", "measured_jobs", "wall_s_per_job", "source", "est_wall_s", "share",
+    "max_rss_mb",
+]  # fmt: skip
+
+
+def estimate_cost(
+    runtime: pd.DataFrame,
+    planned: Mapping[str, int],
+    fallback: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """The job time of a whole run from the jobs measured so far.
+
+    For each rule of ``planned`` (rule -> its jobs in the whole run), the mean wall time of its
+    jobs in ``runtime`` (:func:`collect_runtime`'s rows; ``source`` "benchmark"), else
+    ``fallback[rule]`` seconds per job (``source`` "fallback", e.g. a training loop's
+    ``elapsed_s`` from its log), times the planned count (``est_wall_s``); ``share`` of the
+    estimated total. A rule with neither gets NaN (``source`` "not measured") and stays out of
+    the total. Rows by estimated time, largest first."""
+    fallback = dict(fallback or {})
+    jobs = runtime[runtime["rule"] != TOTAL] if len(runtime) else runtime
+    rows = []
+    for rule, n in planned.items():
+        part = jobs[jobs["rule"] == rule] if len(jobs) else jobs
+        if len(part):
+            per_job, source = float(part["wall_s"].mean()), "benchmark"
+            rss = float(part["max_rss_mb"].max())
+        elif rule in fallback:
+            per_job, source, rss = float(fallback[rule]), "fallback", float("nan")
+        else:
+            per_job, source, rss = float("nan"), "not measured", float("nan")
+        rows.append({"rule": rule, "planned_jobs": int(n), "measured_jobs": len(part),
+                     "wall_s_per_job": per_job, "source": source, "est_wall_s": per_job * n,
+                     "max_rss_mb": rss})  # fmt: skip
+    df = pd.DataFrame(rows, columns=[c for c in COST_COLUMNS if c != "share"])
+    total = df["est_wall_s"].sum(min_count=1)
+    df["share"] = df["est_wall_s"] / total if total else float("nan")
+    df = df.sort_values("est_wall_s", ascending=False, na_position="last", kind="stable")
+    return df[COST_COLUMNS].reset_index(drop=True)
 
 
 def encoder_flops_per_token(
