@@ -40,6 +40,7 @@ MIRROR = next(
     (p for p in (ROOT.parent / "shared" / "mirror", Path("/work/shared/mirror")) if p.is_dir()),
     ROOT.parent / "shared" / "mirror",
 )
+LOCAL_PROFILE = ROOT / "profiles" / "local" / "config.yaml"
 SNAKEMAKE = ROOT / ".venv" / "bin" / "snakemake"
 if not SNAKEMAKE.exists():
     SNAKEMAKE = Path(sys.executable).with_name("snakemake")
@@ -114,15 +115,25 @@ def data_config(**overrides) -> dict:
     return deep_update(config, overrides)
 
 
+def local_set_threads() -> list[str]:
+    """``--set-threads`` of ``profiles/local`` (one thread per heavy job, so that two run side
+    by side on 2 cores), as Snakemake options."""
+    profile = yaml.safe_load(LOCAL_PROFILE.read_text(encoding="utf-8"))
+    return ["--set-threads", *(f"{rule}={n}" for rule, n in profile["set-threads"].items())]
+
+
 def snakemake_command(
     workdir: str | Path, config: Mapping, *args: str, cores: int = 2
 ) -> list[str]:
     """Write ``config`` into ``workdir`` and return the command running the repo's Snakefile
-    there on it (``args``: options and targets)."""
+    there on it (``args``: options and targets). Without a ``--profile`` in ``args``, the
+    thread counts of ``profiles/local``: the rules' own (2 to 4) would let one tiny job hold
+    both cores, and the tiny DAG ran one job at a time for 86% of its wall time."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     cfg = workdir / "test_config.yaml"
     cfg.write_text(yaml.safe_dump(dict(config), sort_keys=False), encoding="utf-8")
+    threads = [] if "--profile" in args else local_set_threads()
     return [
         str(SNAKEMAKE),
         "-s",
@@ -131,6 +142,7 @@ def snakemake_command(
         str(workdir),
         "--configfile",
         str(cfg),
+        *threads,  # before --cores, which ends its list of values
         "--cores",
         str(cores),
         *args,
