@@ -36,7 +36,9 @@ def test_data_target_on_tiny_config(tmp_path):
     assert th["dev"]["raw_flores"] == 1012
     train = read_pairs(data / "bitext" / "train.tsv")
     assert train["lang"].tolist() == ["de"] * 64 + ["th"] * 64
-    assert len(read_tsv(data / "xquad" / "questions" / "ro.tsv")) == 1190
+    # XQuAD only in English and the config languages; XQuAD-R in every pool language
+    assert sorted(p.stem for p in (data / "xquad" / "questions").iterdir()) == ["de", "en", "th"]
+    assert len(read_tsv(data / "xquad" / "lareqa" / "questions" / "ru.tsv")) == 1190
     qrels = data / "xquad" / "qrels"
     assert sorted(p.name for p in (qrels / "x2en").iterdir()) == ["de.tsv", "th.tsv"]
     assert sorted(p.name for p in (qrels / "lareqa").iterdir()) == ["de.tsv", "en.tsv", "th.tsv"]

@@ -62,7 +62,7 @@ from pathlib import Path
 import pandas as pd
 
 from .io import PipelineError, write_df, write_jsonl, write_text
-from .languages import ENGLISH
+from .languages import ENGLISH, XQUAD_R_LANGS
 
 log = logging.getLogger(__name__)
 
@@ -329,8 +329,8 @@ def build_xquad(
             f"languages must be XQuAD-R languages ({', '.join(xquad_r)})"
         )
     pool = {lang: parsed for lang, parsed in xquad_r.items() if lang in wanted}
-    if len(pool) < len(xquad_r):  # a smaller pool has no known total
-        n_candidates = None
+    if len(pool) < len(xquad_r) or (lareqa_pool is not None and wanted != set(XQUAD_R_LANGS)):
+        n_candidates = None  # a pool smaller than XTREME-R's has no known total
     candidates = lareqa_candidates(pool)
     if n_candidates is not None and len(candidates) != n_candidates:
         raise PipelineError(

@@ -92,11 +92,25 @@ def declared(url):
 
 
 def xquad_files(wildcards):
-    """The 12 XQuAD and the 11 XQuAD-R files, in XQUAD_LANGS / XQUAD_R_LANGS order."""
+    """The XQuAD and XQuAD-R files the data stage reads (xquad_data_langs), in XQUAD_LANGS /
+    XQUAD_R_LANGS order."""
+    xquad_langs, xquad_r_langs = xquad_data_langs()
     return {
-        "xquad": [declared(XQUAD_URL.format(lang=lang)) for lang in XQUAD_LANGS],
-        "xquad_r": [declared(XQUAD_R_URL.format(lang=lang)) for lang in XQUAD_R_LANGS],
+        "xquad": [declared(XQUAD_URL.format(lang=lang)) for lang in xquad_langs],
+        "xquad_r": [declared(XQUAD_R_URL.format(lang=lang)) for lang in xquad_r_langs],
     }
+
+
+def xquad_data_langs():
+    """The XQuAD languages (English and the config languages) and the XQuAD-R ones (those and
+    the LAReQA pool's) the data stage reads, in XQUAD_LANGS / XQUAD_R_LANGS order: all 12 and
+    11 under the default config, 2 and 2 for a one-language pool of en and de (tests)."""
+    wanted = {"en", *LANGS}
+    pool = set(lareqa_pool())
+    return (
+        [lang for lang in XQUAD_LANGS if lang in wanted],
+        [lang for lang in XQUAD_R_LANGS if lang in wanted | pool],
+    )
 
 
 def xquad_qrels():

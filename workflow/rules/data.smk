@@ -13,13 +13,15 @@ rule xquad:
     input:
         unpack(xquad_files),
     output:
-        questions=expand("results/data/xquad/questions/{lang}.tsv", lang=XQUAD_LANGS),
+        questions=expand(
+            "results/data/xquad/questions/{lang}.tsv", lang=xquad_data_langs()[0]
+        ),
         paragraphs=expand(
-            "results/data/xquad/paragraphs/{lang}.jsonl", lang=XQUAD_LANGS
+            "results/data/xquad/paragraphs/{lang}.jsonl", lang=xquad_data_langs()[0]
         ),
         candidates="results/data/xquad/lareqa/candidates.jsonl",
         lareqa_questions=expand(
-            "results/data/xquad/lareqa/questions/{lang}.tsv", lang=XQUAD_R_LANGS
+            "results/data/xquad/lareqa/questions/{lang}.tsv", lang=xquad_data_langs()[1]
         ),
         qrels=xquad_qrels(),
     log:
@@ -34,8 +36,8 @@ rule xquad:
         runtime=10,
     params:
         out_dir=xquad_out_dir,
-        xquad_langs=XQUAD_LANGS,
-        xquad_r_langs=XQUAD_R_LANGS,
+        xquad_langs=xquad_data_langs()[0],
+        xquad_r_langs=xquad_data_langs()[1],
         langs=LANGS,
         lareqa_pool=lareqa_pool(),
     script:
@@ -62,8 +64,8 @@ rule bitext:
         runtime=10,
     params:
         sources=bitext_sources,
-        xquad_langs=XQUAD_LANGS,
-        xquad_r_langs=XQUAD_R_LANGS,
+        xquad_langs=xquad_data_langs()[0],
+        xquad_r_langs=xquad_data_langs()[1],
         seed=config["seed"],
         budget=config["bitext"]["budget_per_language"],
         dev_budget=config["bitext"]["dev_per_language"],
