@@ -104,7 +104,8 @@ def xquad_files(wildcards):
 def xquad_data_langs():
     """The XQuAD languages (English and the config languages) and the XQuAD-R ones (those and
     the LAReQA pool's) the data stage reads, in XQUAD_LANGS / XQUAD_R_LANGS order: all 12 and
-    11 under the default config, 2 and 2 for a one-language pool of en and de (tests)."""
+    11 under the default config, 2 and 2 for a one-language pool of en and de (tests).
+    """
     wanted = {"en", *LANGS}
     pool = set(lareqa_pool())
     return (

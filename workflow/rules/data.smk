@@ -21,7 +21,8 @@ rule xquad:
         ),
         candidates="results/data/xquad/lareqa/candidates.jsonl",
         lareqa_questions=expand(
-            "results/data/xquad/lareqa/questions/{lang}.tsv", lang=xquad_data_langs()[1]
+            "results/data/xquad/lareqa/questions/{lang}.tsv",
+            lang=xquad_data_langs()[1],
         ),
         qrels=xquad_qrels(),
     log:
