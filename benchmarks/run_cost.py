@@ -19,7 +19,6 @@ benchmark mean, as it trains as many steps). Prints the estimate per rule
 from __future__ import annotations
 
 import argparse
-import re
 import subprocess
 import sys
 import tempfile
@@ -28,30 +27,25 @@ from pathlib import Path
 import pandas as pd
 import yaml
 from otkd.io import write_df
-from otkd.report.runtime import collect_runtime, estimate_cost
+from otkd.report.runtime import collect_runtime, estimate_cost, job_stats
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 
 
-def planned_jobs(config: Path, cores: int) -> dict[str, int]:
-    """Rule -> job count of ``snakemake -n all`` for ``config`` in an empty directory."""
+def planned_jobs(config: dict, config_dir: Path, cores: int) -> dict[str, int]:
+    """Rule -> job count of ``snakemake -n all`` for ``config`` (mirrors relative to
+    ``config_dir``) in an empty directory."""
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = yaml.safe_load(config.read_text(encoding="utf-8"))
-        mirrors = [str((config.parent / m).resolve()) for m in cfg.get("mirrors", [])]
-        cfg["mirrors"] = mirrors
+        cfg = {
+            **config,
+            "mirrors": [str((config_dir / m).resolve()) for m in config.get("mirrors", [])],
+        }
         (Path(tmp) / "config.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
         cmd = [str(SNAKEMAKE), "-s", str(ROOT / "Snakefile"), "-d", tmp, "--configfile",
                str(Path(tmp) / "config.yaml"), "-n", "--cores", str(cores), "all"]  # fmt: skip
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    jobs = {}
-    for line in out.split("Job stats:", 1)[1].splitlines()[3:]:
-        match = re.match(r"^(\w+)\s+(\d+)$", line.strip())
-        if not match:
-            break
-        if match.group(1) != "total":
-            jobs[match.group(1)] = int(match.group(2))
-    return jobs
+    return job_stats(out)
 
 
 def log_elapsed(paths) -> list[float]:
@@ -75,14 +69,15 @@ def main() -> None:
     if args.smoke:
         args.config = ROOT / "tests" / "configs" / "tiny" / "config.yaml"
 
-    planned = planned_jobs(args.config, args.cores)
+    config = yaml.safe_load(args.config.read_text(encoding="utf-8"))
+    planned = planned_jobs(config, args.config.parent, args.cores)
     sweep_logs = sorted(args.results.glob("sweep/*/*/*/train_log.tsv"))
     if sweep_logs and "sweep_run" in planned:
         planned["sweep_run"] = len(sweep_logs)  # every round, not only the dry run's first
     runtime = collect_runtime(args.results / "benchmarks", list(planned))
     fallback = {}
     # results/train/{experiment}/{arm}/[n{budget}/]seed{n}/ (older layouts left out)
-    experiments = set(yaml.safe_load(args.config.read_text(encoding="utf-8"))["experiments"])
+    experiments = set(config["experiments"])
     train = args.results / "train"
     main_logs = [p for p in train.glob("*/*/seed*/train_log.tsv") if p.parts[-4] in experiments]
     curve_logs = [p for p in train.glob("*/*/n*/seed*/train_log.tsv") if p.parts[-5] in experiments]
@@ -91,7 +86,7 @@ def main() -> None:
         elapsed = log_elapsed(logs)
         if elapsed:
             fallback[rule] = sum(elapsed) / len(elapsed)
-    trained = runtime[runtime["rule"] == "train_model"] if len(runtime) else runtime
+    trained = runtime[runtime["rule"] == "train_model"]
     if "train_curve" not in fallback and len(trained):  # a curve run: as many steps
         fallback["train_curve"] = float(trained["wall_s"].mean())
     cost = estimate_cost(runtime, planned, fallback)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping
@@ -31,6 +30,7 @@ from otkd.languages import (
     XQUAD_URL,
     source_urls,
 )
+from otkd.report.runtime import job_stats
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY_CONFIG = ROOT / "tests" / "configs" / "tiny" / "config.yaml"
@@ -150,18 +150,8 @@ def snakemake_command(
 
 
 def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
-    """Rule -> job count from a dry run's 'Job stats' table."""
-    jobs: dict[str, int] = {}
-    block = result.stdout.split("Job stats:", 1)
-    if len(block) < 2:
-        return jobs
-    for line in block[1].splitlines()[3:]:
-        match = re.match(r"^(\w+)\s+(\d+)$", line.strip())
-        if not match:
-            break
-        if match.group(1) != "total":
-            jobs[match.group(1)] = int(match.group(2))
-    return jobs
+    """Rule -> job count from a dry run's 'Job stats' table (otkd.report.runtime.job_stats)."""
+    return job_stats(result.stdout)
 
 
 def run_snakemake(

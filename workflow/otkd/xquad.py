@@ -329,7 +329,7 @@ def build_xquad(
             f"languages must be XQuAD-R languages ({', '.join(xquad_r)})"
         )
     pool = {lang: parsed for lang, parsed in xquad_r.items() if lang in wanted}
-    if len(pool) < len(xquad_r) or (lareqa_pool is not None and wanted != set(XQUAD_R_LANGS)):
+    if lareqa_pool is not None and wanted != set(XQUAD_R_LANGS):
         n_candidates = None  # a pool smaller than XTREME-R's has no known total
     candidates = lareqa_candidates(pool)
     if n_candidates is not None and len(candidates) != n_candidates:

@@ -92,26 +92,14 @@ def declared(url):
 
 
 def xquad_files(wildcards):
-    """The XQuAD and XQuAD-R files the data stage reads (xquad_data_langs), in XQUAD_LANGS /
-    XQUAD_R_LANGS order."""
-    xquad_langs, xquad_r_langs = xquad_data_langs()
+    """The XQuAD and XQuAD-R files the data stage reads (XQUAD_DATA_LANGS and
+    XQUAD_R_DATA_LANGS)."""
     return {
-        "xquad": [declared(XQUAD_URL.format(lang=lang)) for lang in xquad_langs],
-        "xquad_r": [declared(XQUAD_R_URL.format(lang=lang)) for lang in xquad_r_langs],
+        "xquad": [declared(XQUAD_URL.format(lang=lang)) for lang in XQUAD_DATA_LANGS],
+        "xquad_r": [
+            declared(XQUAD_R_URL.format(lang=lang)) for lang in XQUAD_R_DATA_LANGS
+        ],
     }
-
-
-def xquad_data_langs():
-    """The XQuAD languages (English and the config languages) and the XQuAD-R ones (those and
-    the LAReQA pool's) the data stage reads, in XQUAD_LANGS / XQUAD_R_LANGS order: all 12 and
-    11 under the default config, 2 and 2 for a one-language pool of en and de (tests).
-    """
-    wanted = {"en", *LANGS}
-    pool = set(lareqa_pool())
-    return (
-        [lang for lang in XQUAD_LANGS if lang in wanted],
-        [lang for lang in XQUAD_R_LANGS if lang in wanted | pool],
-    )
 
 
 def xquad_qrels():
@@ -160,6 +148,22 @@ def lareqa_pool():
     the key existed do not see a changed parameter)."""
     pool = config["evaluation"]["lareqa_pool"]
     return [lang for lang in XQUAD_R_LANGS if pool == "all" or lang in pool]
+
+
+def xquad_data_langs():
+    """The XQuAD languages (English and the config languages) and the XQuAD-R ones (those and
+    the LAReQA pool's) the data stage reads, in XQUAD_LANGS / XQUAD_R_LANGS order: all 12 and
+    11 under the default config, 2 and 2 for a one-language pool of en and de (tests).
+    """
+    wanted = {"en", *LANGS}
+    pool = set(lareqa_pool())
+    return (
+        [lang for lang in XQUAD_LANGS if lang in wanted],
+        [lang for lang in XQUAD_R_LANGS if lang in wanted | pool],
+    )
+
+
+XQUAD_DATA_LANGS, XQUAD_R_DATA_LANGS = xquad_data_langs()
 
 
 def xquad_out_dir(wildcards, output):

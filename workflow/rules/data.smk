@@ -14,15 +14,15 @@ rule xquad:
         unpack(xquad_files),
     output:
         questions=expand(
-            "results/data/xquad/questions/{lang}.tsv", lang=xquad_data_langs()[0]
+            "results/data/xquad/questions/{lang}.tsv", lang=XQUAD_DATA_LANGS
         ),
         paragraphs=expand(
-            "results/data/xquad/paragraphs/{lang}.jsonl", lang=xquad_data_langs()[0]
+            "results/data/xquad/paragraphs/{lang}.jsonl", lang=XQUAD_DATA_LANGS
         ),
         candidates="results/data/xquad/lareqa/candidates.jsonl",
         lareqa_questions=expand(
             "results/data/xquad/lareqa/questions/{lang}.tsv",
-            lang=xquad_data_langs()[1],
+            lang=XQUAD_R_DATA_LANGS,
         ),
         qrels=xquad_qrels(),
     log:
@@ -37,8 +37,8 @@ rule xquad:
         runtime=10,
     params:
         out_dir=xquad_out_dir,
-        xquad_langs=xquad_data_langs()[0],
-        xquad_r_langs=xquad_data_langs()[1],
+        xquad_langs=XQUAD_DATA_LANGS,
+        xquad_r_langs=XQUAD_R_DATA_LANGS,
         langs=LANGS,
         lareqa_pool=lareqa_pool(),
     script:
@@ -65,8 +65,8 @@ rule bitext:
         runtime=10,
     params:
         sources=bitext_sources,
-        xquad_langs=xquad_data_langs()[0],
-        xquad_r_langs=xquad_data_langs()[1],
+        xquad_langs=XQUAD_DATA_LANGS,
+        xquad_r_langs=XQUAD_R_DATA_LANGS,
         seed=config["seed"],
         budget=config["bitext"]["budget_per_language"],
         dev_budget=config["bitext"]["dev_per_language"],

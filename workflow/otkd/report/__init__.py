@@ -67,6 +67,7 @@ _EXPORTS = {
         "TOTAL",
         "collect_runtime",
         "estimate_cost",
+        "job_stats",
         "make_runtime",
         "read_benchmark",
         "split_rule_name",

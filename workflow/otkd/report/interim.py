@@ -34,6 +34,7 @@ from .readme import headline_block
 log = logging.getLogger(__name__)
 
 STATUS_COLUMNS = ["experiment", "arm", "seed", "model", "evaluated", "kept"]
+EVALUATION_FILES = ("metrics.tsv", "perquery.tsv.gz", "truncation.tsv")  # an evaluated model
 
 
 def interim_status(entries: Sequence, evaluate_dir: str | Path) -> pd.DataFrame:
@@ -41,14 +42,13 @@ def interim_status(entries: Sequence, evaluate_dir: str | Path) -> pd.DataFrame:
     (``metrics.tsv``, ``perquery.tsv.gz`` and ``truncation.tsv`` all present) and whether it
     is kept (evaluated, and for a trained arm every seed of that arm in that experiment)."""
     root = Path(evaluate_dir)
-    names = ("metrics.tsv", "perquery.tsv.gz", "truncation.tsv")
     rows = [
         {
             "experiment": exp,
             "arm": arm,
             "seed": seed,
             "model": model,
-            "evaluated": all((root / model / name).is_file() for name in names),
+            "evaluated": all((root / model / name).is_file() for name in EVALUATION_FILES),
         }
         for exp, arm, seed, model in entries
     ]
@@ -67,10 +67,11 @@ def missing_lines(status: pd.DataFrame) -> list[str]:
             continue
         cells = []
         for arm, rows in left.groupby("arm", sort=False):
+            seeds = ", ".join(str(int(s)) for s in rows["seed"].dropna())
             done = int(rows["evaluated"].sum())
-            seeds = [int(s) for s in rows["seed"].dropna()]
-            what = f"seeds {', '.join(map(str, seeds))}" if seeds else "not evaluated"
-            cells.append(f"`{arm}` ({what}; {done} of them evaluated)" if seeds else f"`{arm}`")
+            cells.append(
+                f"`{arm}` (seeds {seeds}; {done} of them evaluated)" if seeds else f"`{arm}`"
+            )
         out.append(f"- `{exp}` leaves out: " + "; ".join(cells))
     return out
 
@@ -86,11 +87,11 @@ def make_interim(config: dict, root: str | Path = ".", out_dir=None) -> pd.DataF
     if kept.empty:
         raise PipelineError(f"{evaluate_dir}: no evaluated model of the config yet")
     models = list(dict.fromkeys(kept["model"]))
-    paths = {n: [evaluate_dir / m / n for m in models] for n in ("metrics.tsv", "truncation.tsv")}
+    paths = {n: [evaluate_dir / m / n for m in models] for n in EVALUATION_FILES}
     out.mkdir(parents=True, exist_ok=True)
     make_tables(
         paths["metrics.tsv"],
-        [evaluate_dir / m / "perquery.tsv.gz" for m in models],
+        paths["perquery.tsv.gz"],
         out / "table.tsv",
         out / "comparison.tsv",
         out / "summary.md",

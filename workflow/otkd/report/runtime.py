@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -93,6 +94,22 @@ def make_runtime(bench_dir, rule_names: Sequence[str], out_path) -> pd.DataFrame
     return df
 
 
+def job_stats(stdout: str) -> dict[str, int]:
+    """Rule -> job count from the "Job stats" table Snakemake prints (a dry run's plan; the
+    ``total`` row left out); empty when there is none ("Nothing to be done")."""
+    jobs: dict[str, int] = {}
+    block = stdout.split("Job stats:", 1)
+    if len(block) < 2:
+        return jobs
+    for line in block[1].splitlines()[3:]:
+        match = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if not match:
+            break
+        if match.group(1) != "total":
+            jobs[match.group(1)] = int(match.group(2))
+    return jobs
+
+
 COST_COLUMNS = [
     "rule", "planned_jobs", "measured_jobs", "wall_s_per_job", "source", "est_wall_s", "share",
     "max_rss_mb",
@@ -113,10 +130,10 @@ def estimate_cost(
     estimated total. A rule with neither gets NaN (``source`` "not measured") and stays out of
     the total. Rows by estimated time, largest first."""
     fallback = dict(fallback or {})
-    jobs = runtime[runtime["rule"] != TOTAL] if len(runtime) else runtime
+    jobs = runtime[runtime["rule"] != TOTAL]
     rows = []
     for rule, n in planned.items():
-        part = jobs[jobs["rule"] == rule] if len(jobs) else jobs
+        part = jobs[jobs["rule"] == rule]
         if len(part):
             per_job, source = float(part["wall_s"].mean()), "benchmark"
             rss = float(part["max_rss_mb"].max())
