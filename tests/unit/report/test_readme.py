@@ -89,3 +89,47 @@ def test_curve_comparison_block_shows_group_rows_by_budget():
     assert "-0.020" in body[1] and "[-0.030, -0.010]" in body[1] and "0.004 *" in body[1]
     assert not any("+0.100" in line for line in lines)  # per-language rows stay in the TSV
     assert curve_comparison_block(pd.DataFrame(rows, columns=cols).assign(arm="mse")) == []
+
+
+def test_page_has_a_section_per_experiment_with_its_low_resource_rows(tmp_path):
+    res = tmp_path / "results"
+    res.mkdir()
+    header = "experiment\ttask\tlang\tgroup\tarm\tmetric\tmean\tsd\tn_seeds\tn_langs\n"
+    (res / "table.tsv").write_text(
+        header
+        + "".join(
+            f"{exp}\tx2en\tde\thigher_resource\t{arm}\tnDCG@10\t{m}\t0.01\t3\t1\n"
+            for exp in ("shared", "cross")
+            for arm, m in (("kl", 0.5), ("ot", 0.6))
+        )
+    )
+    comp_cols = ("experiment\ttask\tlang\tgroup\tmetric\tarm\treference\tmean_arm\tmean_ref\tdiff"
+                 "\tci_low\tci_high\tp\tp_adj\tcorrection\td_z\tn_queries\tn_seeds_arm"
+                 "\tn_seeds_ref\n")  # fmt: skip
+    (res / "comparison.tsv").write_text(
+        comp_cols
+        + "".join(
+            f"{exp}\tx2en\tde\thigher_resource\tnDCG@10\tot\tkl\t0.6\t0.5\t0.1\t0.05\t0.15"
+            "\t0.001\t0.002\tholm\t0.4\t1190\t3\t3\n"
+            for exp in ("shared", "cross")
+        )
+    )
+    (res / "low_resource.tsv").write_text(
+        "experiment\ttask\tmeasure\tquantity\tn_languages\tspearman_rho\tp_value\tlow_mean"
+        "\thigh_mean\n"
+        "shared\tx2en\tnDCG@10\tot_minus_kl\t11\t0.618182\t0.0471953\t-0.0203\t-0.0084\n"
+        "cross\tx2en\tnDCG@10\tgain_kl\t11\t-0.5\t0.12\t0.03\t0.02\n"
+    )
+    (res / "runtime.tsv").write_text(
+        "stage\trule\twildcards\tn_jobs\twall_s\tcpu_s\tmax_rss_mb\n"
+        "TOTAL\tTOTAL\t\t2\t120\t100\t2048\n"
+    )
+    page = render_page(res)
+    shared, cross = page.split("## Experiment `shared`")[1].split("## Experiment `cross`")
+    assert "| x2en | nDCG@10 | ot_minus_kl | 11 | 0.62 |" in shared
+    assert "gain_kl" not in shared and "| x2en | nDCG@10 | gain_kl | 11 | -0.50 |" in cross
+    assert "11 languages are 11 points" in shared
+    assert "## Cost" in cross  # the cost is its own section, not part of the last experiment
+    # without low_resource.tsv the page has no correlation section
+    (res / "low_resource.tsv").unlink()
+    assert "Gains against" not in render_page(res)
