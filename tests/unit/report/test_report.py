@@ -537,7 +537,7 @@ def test_tables_have_one_section_per_experiment(fake_results, tmp_path):
     assert "`student_init`'s evaluation" in summary and "ridge-initialised" in summary
     assert "### Comparisons against KL" in summary and "#### ot − kl" in summary
     block = "\n".join(results_blocks(table, comp))
-    assert block.index("**Experiment `shared`**") < block.index("**Experiment `cross`**")
+    assert block.index("## Experiment `shared`") < block.index("## Experiment `cross`")
     assert block.count("**`ot`** − **`kl`**") == 0 and block.count("**`ot` − `kl`**") == 2
 
 
