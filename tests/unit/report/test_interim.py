@@ -78,6 +78,9 @@ def test_status_keeps_only_arms_with_every_seed(config, tmp_path):
     lines = missing_lines(status)
     assert lines[0].startswith("- `shared`: every arm and seed evaluated")
     assert "`teacher`" in lines[1] and "`ot` (seeds 1, 2; 1 of them evaluated)" in lines[1]
+    # seeds stay integers beside the baselines' empty ones (written "1", not "1.0")
+    assert str(status["seed"].dtype) == "Int64" and status["seed"].isna().sum() == 4
+    assert "\t1.0\t" not in status.to_csv(sep="\t", index=False)
 
 
 def test_interim_tables_equal_the_tables_of_the_kept_models(config, tmp_path):

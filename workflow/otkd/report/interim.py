@@ -53,6 +53,7 @@ def interim_status(entries: Sequence, evaluate_dir: str | Path) -> pd.DataFrame:
         for exp, arm, seed, model in entries
     ]
     df = pd.DataFrame(rows, columns=STATUS_COLUMNS[:-1])
+    df["seed"] = df["seed"].astype("Int64")  # baselines have none: written as "", not 1.0
     complete = df.groupby(["experiment", "arm"], sort=False)["evaluated"].transform("all")
     return df.assign(kept=df["evaluated"] & complete)
 
