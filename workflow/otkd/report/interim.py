@@ -68,7 +68,7 @@ def missing_lines(status: pd.DataFrame) -> list[str]:
             continue
         cells = []
         for arm, rows in left.groupby("arm", sort=False):
-            seeds = ", ".join(str(int(s)) for s in rows["seed"].dropna())
+            seeds = ", ".join(map(str, rows["seed"].dropna()))  # Int64: "1", not "1.0"
             done = int(rows["evaluated"].sum())
             cells.append(
                 f"`{arm}` (seeds {seeds}; {done} of them evaluated)" if seeds else f"`{arm}`"
