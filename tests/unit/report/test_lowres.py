@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from otkd.report.lowres import LOW_RESOURCE_COLUMNS, build_low_resource, power_note
 from otkd.report.markdown import summary_markdown
+from otkd.stats import spearman_critical_rho
 from scipy import stats as sps
 
 LANGS = ["th", "hi", "ar", "el", "es", "de", "ru", "zh"]  # weakest to strongest student_init
@@ -60,6 +61,8 @@ def test_low_resource_rows_signs_and_group_means():
         ["self", "x2en", "gain_kl"],
     ]  # fmt: skip
     assert set(lr["measure"]) == {"nDCG@10"} and set(lr["n_languages"]) == {8}
+    # the |rho| p < 0.05 needs, under the same 500 pairings, on every row
+    assert set(lr["critical_rho"]) == {spearman_critical_rho(8, n_resamples=500, seed=1)}
     r = lr[lr["experiment"] == "cross"].set_index("quantity")
     # KL's gain falls as the student's score rises: rho = -1 (English, means not counted),
     # at the smallest p 500 random pairings allow (8! = 40320 > 500)

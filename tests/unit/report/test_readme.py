@@ -115,10 +115,11 @@ def test_page_has_a_section_per_experiment_with_its_low_resource_rows(tmp_path):
         )
     )
     (res / "low_resource.tsv").write_text(
-        "experiment\ttask\tmeasure\tquantity\tn_languages\tspearman_rho\tp_value\tlow_mean"
-        "\thigh_mean\n"
-        "shared\tx2en\tnDCG@10\tot_minus_kl\t11\t0.618182\t0.0471953\t-0.0203\t-0.0084\n"
-        "cross\tx2en\tnDCG@10\tgain_kl\t11\t-0.5\t0.12\t0.03\t0.02\n"
+        "experiment\ttask\tmeasure\tquantity\tn_languages\tspearman_rho\tp_value"
+        "\tcritical_rho\tlow_mean\thigh_mean\n"
+        "shared\tx2en\tnDCG@10\tot_minus_kl\t11\t0.618182\t0.0471953\t0.609091\t-0.0203"
+        "\t-0.0084\n"
+        "cross\tx2en\tnDCG@10\tgain_kl\t11\t-0.5\t0.12\t0.609091\t0.03\t0.02\n"
     )
     (res / "runtime.tsv").write_text(
         "stage\trule\twildcards\tn_jobs\twall_s\tcpu_s\tmax_rss_mb\n"
@@ -129,6 +130,7 @@ def test_page_has_a_section_per_experiment_with_its_low_resource_rows(tmp_path):
     assert "| x2en | nDCG@10 | ot_minus_kl | 11 | 0.62 |" in shared
     assert "gain_kl" not in shared and "| x2en | nDCG@10 | gain_kl | 11 | -0.50 |" in cross
     assert "11 languages are 11 points" in shared
+    assert "|rho| must reach 0.61 for p < 0.05" in shared  # from the critical_rho column
     assert "## Cost" in cross  # the cost is its own section, not part of the last experiment
     # without low_resource.tsv the page has no correlation section
     (res / "low_resource.tsv").unlink()

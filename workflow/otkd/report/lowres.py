@@ -14,8 +14,10 @@ over seeds). The quantities:
 A negative ``spearman_rho`` means the quantity is larger where the untrained student was
 weaker (the low-resource hypothesis); ``p_value`` is the two-sided permutation p-value of
 :func:`otkd.stats.rank_correlation_test`, uncorrected. With 11 languages the test has little
-power (:func:`power_note`). ``low_mean`` / ``high_mean``: the quantity's mean over the config
-groups ``lower_resource`` / ``higher_resource``.
+power: ``critical_rho`` is the |rho| that p < 0.05 needs at the row's number of languages and
+the run's permutations (:func:`otkd.stats.spearman_critical_rho`; :func:`power_note` says it in
+words). ``low_mean`` / ``high_mean``: the quantity's mean over the config groups
+``lower_resource`` / ``higher_resource``.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ CONTRASTS = ("ot", "wkd")  # arms whose advantage over the reference (kl) is cor
 LOW_GROUP, HIGH_GROUP = "lower_resource", "higher_resource"
 LOW_RESOURCE_COLUMNS = [
     "experiment", "task", "measure", "quantity", "n_languages", "spearman_rho", "p_value",
-    "low_mean", "high_mean",
+    "critical_rho", "low_mean", "high_mean",
 ]  # fmt: skip
 
 
@@ -79,13 +81,14 @@ def build_low_resource(
     """One row per (experiment, task, main measure, quantity) of ``table`` (``table.tsv``
     rows; without an ``experiment`` column: the legacy experiment) with columns
     :data:`LOW_RESOURCE_COLUMNS`: Spearman's rho of the quantity against ``student_init``'s
-    per-language score and its permutation p-value (``n_resamples``, a fresh generator seeded
-    with ``seed`` per test), and the group means. Negative rho: larger where the untrained
+    per-language score, its permutation p-value (``n_resamples``, a fresh generator seeded
+    with ``seed`` per test) and the |rho| that p < 0.05 needs under the same permutations, and
+    the group means. Negative rho: larger where the untrained
     student was weaker. Tasks without a target language (en2en) give no row."""
     if EXPERIMENT not in table.columns:
         table = table.assign(**{EXPERIMENT: LEGACY_EXPERIMENT})
     low, high = list(groups.get(LOW_GROUP, [])), list(groups.get(HIGH_GROUP, []))
-    rows = []
+    rows, critical = [], {}
     for exp in dict.fromkeys(table[EXPERIMENT]):
         part = table[table[EXPERIMENT] == exp]
         for task in tasks_in(part):
@@ -107,15 +110,23 @@ def build_low_resource(
                     if len(both) >= 2
                     else (np.nan, np.nan)
                 )
+                n = len(both)
+                if n not in critical:
+                    critical[n] = (
+                        spearman_critical_rho(n, n_resamples=n_resamples, seed=seed)
+                        if n >= 2
+                        else np.nan
+                    )
                 rows.append(
                     {
                         EXPERIMENT: exp,
                         "task": task,
                         "measure": measure,
                         "quantity": name,
-                        "n_languages": len(both),
+                        "n_languages": n,
                         "spearman_rho": rho,
                         "p_value": p,
+                        "critical_rho": critical[n],
                         "low_mean": q[q.index.isin(low)].mean(),
                         "high_mean": q[q.index.isin(high)].mean(),
                     }

@@ -174,15 +174,16 @@ def runtime_block(runtime: pd.DataFrame) -> list[str]:
 
 
 def low_resource_note(rows: pd.DataFrame) -> str:
-    """How little the correlations of ``rows`` (``low_resource.tsv``) can show; the |rho| a p
-    below 0.05 needs depends on the run's permutations, so it is left to ``summary.md``."""
+    """How little the correlations of ``rows`` (``low_resource.tsv``) can show: the number of
+    languages and the |rho| that p < 0.05 needs (its ``critical_rho`` column)."""
     if rows.empty:
         return ""
     n = int(rows["n_languages"].max())
-    return (
-        f"{n} languages are {n} points: little power, and the p-values are uncorrected; "
-        "`summary.md` gives the |rho| that p < 0.05 needs at the run's number of permutations."
+    crit = rows.loc[rows["n_languages"] == n, "critical_rho"].iloc[0]
+    need = (
+        f"|rho| must reach {crit:.2f} for p < 0.05" if pd.notna(crit) else "no p < 0.05 is possible"
     )
+    return f"{n} languages are {n} points: little power, and the p-values are uncorrected; {need}."
 
 
 def results_blocks(
