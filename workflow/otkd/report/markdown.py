@@ -184,12 +184,15 @@ def low_resource_markdown(rows: pd.DataFrame, h: str, note: str = "") -> list[st
     out += [
         "Per language (English excluded; main measure, means over seeds): Spearman's rho of "
         "each quantity against `student_init`'s score, with a two-sided permutation p-value "
-        "(uncorrected); `gain_<arm>` = arm − `student_init`, `<arm>_minus_kl` = arm − `kl`. "
+        "(uncorrected) and the |rho| that p < 0.05 needs at its number of languages (`|rho| "
+        "needed`); `gain_<arm>` = arm − `student_init`, `<arm>_minus_kl` = arm − `kl`. "
         "Negative rho: larger where the untrained student was weaker. Next to it: the group "
         "means (low / high) and, per language, the paired tests of the comparisons above.",
         "",
     ]
-    header = ["task", "measure", "quantity", "n", "rho", "p", "low-mean", "high-mean"]
+    header = [
+        "task", "measure", "quantity", "n", "rho", "p", "|rho| needed", "low-mean", "high-mean",
+    ]  # fmt: skip
     table_rows = [
         [
             r.task,
@@ -198,6 +201,7 @@ def low_resource_markdown(rows: pd.DataFrame, h: str, note: str = "") -> list[st
             r.n_languages,
             fmt(r.spearman_rho, 2),
             fmt_p(r.p_value),
+            fmt(r.critical_rho, 2),
             fmt(r.low_mean),
             fmt(r.high_mean),
         ]

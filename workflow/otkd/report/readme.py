@@ -174,16 +174,14 @@ def runtime_block(runtime: pd.DataFrame) -> list[str]:
 
 
 def low_resource_note(rows: pd.DataFrame) -> str:
-    """How little the correlations of ``rows`` (``low_resource.tsv``) can show: the number of
-    languages and the |rho| that p < 0.05 needs (its ``critical_rho`` column)."""
+    """How little the correlations of ``rows`` (``low_resource.tsv``) can show."""
     if rows.empty:
         return ""
     n = int(rows["n_languages"].max())
-    crit = rows.loc[rows["n_languages"] == n, "critical_rho"].iloc[0]
-    need = (
-        f"|rho| must reach {crit:.2f} for p < 0.05" if pd.notna(crit) else "no p < 0.05 is possible"
+    return (
+        f"At most {n} languages, so at most {n} points: little power (see `|rho| needed`), and "
+        "the p-values are uncorrected; a large p is no evidence of no trend."
     )
-    return f"{n} languages are {n} points: little power, and the p-values are uncorrected; {need}."
 
 
 def results_blocks(
