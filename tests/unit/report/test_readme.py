@@ -134,3 +134,90 @@ def test_page_has_a_section_per_experiment_with_its_low_resource_rows(tmp_path):
     # without low_resource.tsv the page has no correlation section
     (res / "low_resource.tsv").unlink()
     assert "Gains against" not in render_page(res)
+
+
+def _signed(v: float, nd: int = 3) -> str:
+    """The README's signed number: +0.012, −0.016 (U+2212)."""
+    return f"{v:+.{nd}f}".replace("-", "\u2212")
+
+
+def answer_claims(results: Path) -> list[str]:
+    """The sentences of the README's answer that carry numbers, rebuilt from the tables."""
+    table, comp, lowres = (
+        pd.read_csv(results / n, sep="\t")
+        for n in ("table.tsv", "comparison.tsv", "low_resource.tsv")
+    )
+    main = {"x2en": "nDCG@10", "en2x": "nDCG@10", "lareqa": "AP@20"}
+    groups = {"all": "all", "low": "lower_resource", "high": "higher_resource"}
+
+    def mean(exp, task, arm, group="all"):
+        r = table[(table.experiment == exp) & (table.task == task) & (table.lang == "mean")
+                  & (table.group == groups[group]) & (table.metric == main[task]) & (table.arm == arm)]  # fmt: skip
+        return f"{r['mean'].item():.3f}"
+
+    def diff(exp, task, group="all", arm="ot", ci=False):
+        r = comp[(comp.experiment == exp) & (comp.task == task) & (comp.lang == "mean")
+                 & (comp.group == groups[group]) & (comp.metric == main[task]) & (comp.arm == arm)]  # fmt: skip
+        out = _signed(r["diff"].item())
+        return out + (f" [{_signed(r.ci_low.item())}, {_signed(r.ci_high.item())}]" if ci else "")
+
+    def rho(exp, task, quantity, p=None):
+        r = lowres[
+            (lowres.experiment == exp) & (lowres.task == task) & (lowres.quantity == quantity)
+        ]
+        out = _signed(r.spearman_rho.item(), 2)
+        return out + (f", p {r.p_value.item():.{p}f}" if p else "")
+
+    per_lang = comp[(comp.experiment == "shared") & (comp.task == "x2en") & (comp.arm == "ot")
+                    & (comp.metric == "nDCG@10") & (comp.lang != "mean")].set_index("lang")  # fmt: skip
+    below = per_lang[per_lang["diff"].round(3) < 0]
+    tie = per_lang.index.difference(below.index)
+    sig = sorted(below.index[below.p_adj < 0.05])
+    cross_x2en = comp[(comp.experiment == "cross") & (comp.task == "x2en") & (comp.lang != "mean")
+                      & (comp.metric == "nDCG@10")]  # fmt: skip
+    cross_rows = lowres[(lowres.experiment == "cross") & (lowres.quantity == "ot_minus_kl")]
+    s = "shared"
+    return [
+        f"untrained {mean(s, 'x2en', 'student_init')}, `mse` {mean(s, 'x2en', 'mse')}, "
+        f"`kl` {mean(s, 'x2en', 'kl')}, `wkd` {mean(s, 'x2en', 'wkd')}, `ot` {mean(s, 'x2en', 'ot')}.",
+        f"`ot` − `kl` is {diff(s, 'x2en', ci=True)}: {diff(s, 'x2en', 'low')} on the "
+        f"lower-resource group, {diff(s, 'x2en', 'high')} on the higher-resource one.",
+        f"OT is below KL in {len(below)} of the {len(per_lang)} languages ({', '.join(tie)} ties), "
+        f"significantly in {len(sig)} ({', '.join(sig)}), most in Thai "
+        f"({_signed(per_lang['diff'].min())}).",
+        f"en2x: `ot` − `kl` {diff(s, 'en2x', ci=True)}, on both groups, and `mse` gains as much "
+        f"({diff(s, 'en2x', arm='mse')}).",
+        f"LAReQA mAP@20 (untrained {mean(s, 'lareqa', 'student_init')}",
+        f"`ot` − `kl` {diff(s, 'lareqa', ci=True)} overall, {diff(s, 'lareqa', 'low')} on the "
+        f"lower-resource and {diff(s, 'lareqa', 'high')} on the higher-resource group.",
+        f"x2en: `ot` − `kl` {diff('cross', 'x2en', ci=True)} (lower-resource "
+        f"{diff('cross', 'x2en', 'low')}, higher-resource {diff('cross', 'x2en', 'high')}), below KL "
+        f"in every language, significantly in all {int((cross_x2en.p_adj < 0.05).sum())}.",
+        f"en2x {diff('cross', 'en2x', ci=True)} on both groups.",
+        f"LAReQA a tie overall ({diff('cross', 'lareqa', ci=True)}): {diff('cross', 'lareqa', 'low')}",
+        *(
+            f"({mean('cross', task, 'kl')}, {mean('cross', task, 'ot')} against "
+            f"{mean('cross', task, 'student_init')})"
+            for task in ("en2x", "lareqa")
+        ),
+        f"(`kl` {mean('cross', 'x2en', 'kl')}, `ot` {mean('cross', 'x2en', 'ot')} against "
+        f"{mean('cross', 'x2en', 'student_init')})",
+        f"(`kl` rho {rho(s, 'x2en', 'gain_kl')}, `ot` {rho(s, 'x2en', 'gain_ot')})",
+        f"(rho {rho(s, 'x2en', 'ot_minus_kl', p=3)}, exactly at the threshold)",
+        f"en2x advantage does grow there (rho {rho(s, 'en2x', 'ot_minus_kl', p=2)})",
+        f"(x2en rho {rho('cross', 'x2en', 'ot_minus_kl')}, en2x {rho('cross', 'en2x', 'ot_minus_kl')}, "
+        f"LAReQA {rho('cross', 'lareqa', 'ot_minus_kl')}; all p > "
+        f"{0.2 if cross_rows.p_value.min() > 0.2 else 'NOT 0.2'})",
+    ]
+
+
+@pytest.mark.skipif(
+    not (RESULTS / "low_resource.tsv").is_file(), reason="no committed results/low_resource.tsv"
+)
+def test_answer_prose_numbers_are_the_committed_tables():
+    """The README's answer bullets state the committed tables' numbers: each sentence that
+    carries numbers is rebuilt from table.tsv, comparison.tsv and low_resource.tsv."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    answer = " ".join(readme.split("## The answer", 1)[1].split("<!-- headline:begin")[0].split())
+    missing = [claim for claim in answer_claims(RESULTS) if claim not in answer]
+    assert not missing, f"README answer differs from results/ tables; expected: {missing}"
