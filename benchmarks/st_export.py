@@ -1,6 +1,6 @@
 """Benchmark: a checkpoint exported for sentence-transformers gives the pipeline's vectors.
 
-    .venv/bin/python benchmarks/st_export.py --model results/train/kl/seed1/model [--n 240]
+    .venv/bin/python benchmarks/st_export.py --model results/train/shared/kl/seed1/model [--n 240]
     .venv/bin/python benchmarks/st_export.py --smoke --model DIR  # a tiny BERT, seconds
 
 (``tests/make_tiny_models.py DIR`` writes a tiny random BERT: use ``DIR/student``.)

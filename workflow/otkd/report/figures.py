@@ -241,7 +241,7 @@ def plot_sweep(sweep: pd.DataFrame, path) -> None:
 
 
 def make_sweep_figure(sweep_path, out_path) -> None:
-    """Rule ``sweep_figure``: :func:`plot_sweep` of ``results/sweep/sweep.tsv``."""
+    """Rule ``sweep_figure``: :func:`plot_sweep` of ``results/sweep/{experiment}/sweep.tsv``."""
     import matplotlib
 
     matplotlib.use("Agg")
