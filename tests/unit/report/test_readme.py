@@ -130,6 +130,15 @@ def test_page_has_a_section_per_experiment_with_its_low_resource_rows(tmp_path):
     assert "| x2en | nDCG@10 | ot_minus_kl | 11 | 0.62 | 0.047 | 0.61 |" in shared
     assert "gain_kl" not in shared and "| x2en | nDCG@10 | gain_kl | 11 | -0.50 |" in cross
     assert "at most 11 points: little power" in shared
+    # every markdown table keeps its columns (a "|" inside a cell would split it)
+    widths, tables = [], []
+    for line in page.splitlines() + [""]:
+        if line.startswith("|"):
+            widths.append(line.count("|"))
+        elif widths:
+            tables.append(widths)
+            widths = []
+    assert tables and all(len(set(w)) == 1 for w in tables), tables
     assert "## Cost" in cross  # the cost is its own section, not part of the last experiment
     # without low_resource.tsv the page has no correlation section
     (res / "low_resource.tsv").unlink()

@@ -184,14 +184,14 @@ def low_resource_markdown(rows: pd.DataFrame, h: str, note: str = "") -> list[st
     out += [
         "Per language (English excluded; main measure, means over seeds): Spearman's rho of "
         "each quantity against `student_init`'s score, with a two-sided permutation p-value "
-        "(uncorrected) and the |rho| that p < 0.05 needs at its number of languages (`|rho| "
+        "(uncorrected) and the |rho| that p < 0.05 needs at its number of languages (`rho "
         "needed`); `gain_<arm>` = arm − `student_init`, `<arm>_minus_kl` = arm − `kl`. "
         "Negative rho: larger where the untrained student was weaker. Next to it: the group "
         "means (low / high) and, per language, the paired tests of the comparisons above.",
         "",
     ]
     header = [
-        "task", "measure", "quantity", "n", "rho", "p", "|rho| needed", "low-mean", "high-mean",
+        "task", "measure", "quantity", "n", "rho", "p", "rho needed", "low-mean", "high-mean",
     ]  # fmt: skip
     table_rows = [
         [

@@ -179,7 +179,7 @@ def low_resource_note(rows: pd.DataFrame) -> str:
         return ""
     n = int(rows["n_languages"].max())
     return (
-        f"At most {n} languages, so at most {n} points: little power (see `|rho| needed`), and "
+        f"At most {n} languages, so at most {n} points: little power (see `rho needed`), and "
         "the p-values are uncorrected; a large p is no evidence of no trend."
     )
 
