@@ -103,6 +103,9 @@ def test_full_dag_produces_the_final_outputs(finished_run):
     assert "## Experiment `shared`" in summary and "## Experiment `cross`" in summary
     assert {p.name for p in (results / "figures").iterdir()} == {"shared", "cross"}
     assert (work / "logs").is_dir()
+    # runtime.tsv is collected last: the learning curve's jobs are in it too
+    runtime = pd.read_csv(results / "runtime.tsv", sep="\t")
+    assert {"train_model", "evaluate_model", "train_curve"} <= set(runtime["rule"])
     curve = pd.read_csv(results / "learning_curve.tsv", sep="\t")
     assert set(curve["budget"]) == {16, 48} and set(curve["arm"]) == {"kl", "ot"}
     assert set(curve["task"]) == {"x2en", "lareqa"} and set(curve["experiment"]) == {"cross"}

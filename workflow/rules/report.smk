@@ -77,12 +77,17 @@ rule plot_figures:
         "../scripts/plot_figures.py"
 
 
+# the last job of `all`: every other target is an input, so every job's benchmark is in
 rule collect_runtime:
     input:
         evaluated=evaluate_targets(),
         trained=report_train_logs(),
         tables=rules.build_tables.output,
         figures=figure_targets(),
+        curve=curve_targets(),
+        exports=export_targets(),
+        ot_plans=ot_plan_targets(),
+        sweep=sweep_targets(),
     output:
         report(
             "results/runtime.tsv", caption="../report/runtime.rst", category="Runtime"
