@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from otkd.evaluate.metrics import MAIN_MEASURE
 from otkd.io import PipelineError
 from otkd.report.readme import (
     BEGIN,
@@ -156,7 +157,7 @@ def answer_claims(results: Path) -> list[str]:
         pd.read_csv(results / n, sep="\t")
         for n in ("table.tsv", "comparison.tsv", "low_resource.tsv")
     )
-    main = {"x2en": "nDCG@10", "en2x": "nDCG@10", "lareqa": "AP@20"}
+    main = MAIN_MEASURE
     groups = {"all": "all", "low": "lower_resource", "high": "higher_resource"}
 
     def mean(exp, task, arm, group="all", lang="mean"):
