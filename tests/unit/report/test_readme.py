@@ -157,19 +157,18 @@ def answer_claims(results: Path) -> list[str]:
         pd.read_csv(results / n, sep="\t")
         for n in ("table.tsv", "comparison.tsv", "low_resource.tsv")
     )
-    main = MAIN_MEASURE
     groups = {"all": "all", "low": "lower_resource", "high": "higher_resource"}
 
     def mean(exp, task, arm, group="all", lang="mean"):
         r = table[(table.experiment == exp) & (table.task == task) & (table.lang == lang)
-                  & (table.arm == arm) & (table.metric == main[task])]  # fmt: skip
+                  & (table.arm == arm) & (table.metric == MAIN_MEASURE[task])]  # fmt: skip
         if lang == "mean":
             r = r[r.group == groups[group]]
         return f"{r['mean'].item():.3f}"
 
     def diff(exp, task, group="all", arm="ot", ci=False):
         r = comp[(comp.experiment == exp) & (comp.task == task) & (comp.lang == "mean")
-                 & (comp.group == groups[group]) & (comp.metric == main[task]) & (comp.arm == arm)]  # fmt: skip
+                 & (comp.group == groups[group]) & (comp.metric == MAIN_MEASURE[task]) & (comp.arm == arm)]  # fmt: skip
         out = _signed(r["diff"].item())
         return out + (f" [{_signed(r.ci_low.item())}, {_signed(r.ci_high.item())}]" if ci else "")
 

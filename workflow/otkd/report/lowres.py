@@ -22,6 +22,7 @@ words). ``low_mean`` / ``high_mean``: the quantity's mean over the config groups
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -45,6 +46,15 @@ LOW_RESOURCE_COLUMNS = [
     "experiment", "task", "measure", "quantity", "n_languages", "spearman_rho", "p_value",
     "critical_rho", "low_mean", "high_mean",
 ]  # fmt: skip
+
+
+@functools.cache
+def critical_rho(n: int, *, alpha: float = 0.05, n_resamples: int = 10000, seed: int = 0) -> float:
+    """:func:`otkd.stats.spearman_critical_rho`, computed once per argument set (every row of a
+    table with the same number of languages shares it); NaN below 2 languages."""
+    if n < 2:
+        return float("nan")
+    return spearman_critical_rho(n, alpha=alpha, n_resamples=n_resamples, seed=seed)
 
 
 def per_language_quantities(
@@ -82,13 +92,13 @@ def build_low_resource(
     rows; without an ``experiment`` column: the legacy experiment) with columns
     :data:`LOW_RESOURCE_COLUMNS`: Spearman's rho of the quantity against ``student_init``'s
     per-language score, its permutation p-value (``n_resamples``, a fresh generator seeded
-    with ``seed`` per test) and the |rho| that p < 0.05 needs under the same permutations, and
-    the group means. Negative rho: larger where the untrained
+    with ``seed`` per test), the |rho| that p < 0.05 needs under the same permutations
+    (:func:`critical_rho`) and the group means. Negative rho: larger where the untrained
     student was weaker. Tasks without a target language (en2en) give no row."""
     if EXPERIMENT not in table.columns:
         table = table.assign(**{EXPERIMENT: LEGACY_EXPERIMENT})
     low, high = list(groups.get(LOW_GROUP, [])), list(groups.get(HIGH_GROUP, []))
-    rows, critical = [], {}
+    rows = []
     for exp in dict.fromkeys(table[EXPERIMENT]):
         part = table[table[EXPERIMENT] == exp]
         for task in tasks_in(part):
@@ -104,19 +114,12 @@ def build_low_resource(
                 log.warning("%s/%s: no %s scores, no low-resource rows", exp, task, INIT)
             for name in quantities.columns:
                 both = pd.concat([scores[INIT], quantities[name]], axis=1).dropna()
-                init, q = both.iloc[:, 0], both.iloc[:, 1]
+                init, q, n = both.iloc[:, 0], both.iloc[:, 1], len(both)
                 rho, p = (
                     rank_correlation_test(init, q, n_resamples=n_resamples, seed=seed)
-                    if len(both) >= 2
+                    if n >= 2
                     else (np.nan, np.nan)
                 )
-                n = len(both)
-                if n not in critical:
-                    critical[n] = (
-                        spearman_critical_rho(n, n_resamples=n_resamples, seed=seed)
-                        if n >= 2
-                        else np.nan
-                    )
                 rows.append(
                     {
                         EXPERIMENT: exp,
@@ -126,7 +129,7 @@ def build_low_resource(
                         "n_languages": n,
                         "spearman_rho": rho,
                         "p_value": p,
-                        "critical_rho": critical[n],
+                        "critical_rho": critical_rho(n, n_resamples=n_resamples, seed=seed),
                         "low_mean": q[q.index.isin(low)].mean(),
                         "high_mean": q[q.index.isin(high)].mean(),
                     }
@@ -145,7 +148,7 @@ def power_note(n: int, *, alpha: float = 0.05, n_resamples: int = 10000, seed: i
         if exact
         else f"{n_resamples} random pairings of the {math.factorial(n):,} possible"
     )
-    crit = spearman_critical_rho(n, alpha=alpha, n_resamples=n_resamples, seed=seed)
+    crit = critical_rho(n, alpha=alpha, n_resamples=n_resamples, seed=seed)
     need = (
         f"|rho| must reach {crit:.2f} for p < {alpha:g}"
         if np.isfinite(crit)
