@@ -223,6 +223,36 @@ def answer_claims(results: Path) -> list[str]:
     ]
 
 
+def curve_claims(results: Path) -> list[str]:
+    """The README's learning-curve sentence (OT − KL at each budget), rebuilt from
+    learning_curve_comparison.tsv; "significant" and "tie" are checked against its p_adj."""
+    c = pd.read_csv(results / "learning_curve_comparison.tsv", sep="\t")
+    c = c[(c.lang == "mean") & (c.arm == "ot")].sort_values("budget")
+
+    def diffs(task, group):
+        return c[(c.task == task) & (c.group == group)]
+
+    def joined(rows):
+        vals = [_signed(v) for v in rows["diff"]]
+        return ", ".join(vals[:-1]) + " and " + vals[-1]
+
+    budgets = ", ".join(str(b) for b in sorted(c.budget.unique())[:-1])
+    x2en_all, x2en_low = diffs("x2en", "all"), diffs("x2en", "lower_resource")
+    lq_all, lq_low = diffs("lareqa", "all"), diffs("lareqa", "lower_resource")
+    lq_high = diffs("lareqa", "higher_resource")["diff"].round(3)
+    every = (
+        "every one significant" if (pd.concat([x2en_all, x2en_low]).p_adj < 0.05).all() else "NOT"
+    )
+    tie = "a tie overall at every budget" if (lq_all.p_adj >= 0.05).all() else "NOT a tie"
+    low = sorted({_signed(v) for v in lq_low["diff"]})
+    return [
+        f"`ot` − `kl` on x2en is {joined(x2en_all)} (all-mean) and {joined(x2en_low)} "
+        f"(lower-resource) at {budgets} and {c.budget.max()} pairs, {every}",
+        f"on LAReQA it is {tie}, {'/'.join(low)} on the lower-resource and "
+        f"{_signed(lq_high.min())} to {_signed(lq_high.max())} on the higher-resource group.",
+    ]
+
+
 @pytest.mark.skipif(
     not (RESULTS / "low_resource.tsv").is_file(), reason="no committed results/low_resource.tsv"
 )
@@ -231,5 +261,8 @@ def test_answer_prose_numbers_are_the_committed_tables():
     carries numbers is rebuilt from table.tsv, comparison.tsv and low_resource.tsv."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     answer = " ".join(readme.split("## The answer", 1)[1].split("<!-- headline:begin")[0].split())
-    missing = [claim for claim in answer_claims(RESULTS) if claim not in answer]
+    claims = answer_claims(RESULTS)
+    if (RESULTS / "learning_curve_comparison.tsv").is_file():
+        claims += curve_claims(RESULTS)
+    missing = [claim for claim in claims if claim not in answer]
     assert not missing, f"README answer differs from results/ tables; expected: {missing}"
