@@ -245,7 +245,18 @@ def curve_claims(results: Path) -> list[str]:
     )
     tie = "a tie overall at every budget" if (lq_all.p_adj >= 0.05).all() else "NOT a tie"
     low = sorted({_signed(v) for v in lq_low["diff"]})
+    curve = pd.read_csv(results / "learning_curve.tsv", sep="\t")
+    curve = curve[(curve.task == "x2en") & (curve.lang == "mean") & (curve.group == "all")
+                  & (curve.metric == MAIN_MEASURE["x2en"])]  # fmt: skip
+
+    def span(arm):
+        vals = sorted({f"{v:.3f}" for v in curve[curve.arm == arm]["mean"]})
+        return vals[0] if len(vals) == 1 else f"{vals[0]} to {vals[-1]}"
+
+    epochs = sorted(curve.epochs.round(2).unique(), reverse=True)
     return [
+        f"same 300 steps, so {', '.join(f'{e:.2f}' for e in epochs[:-1])} and {epochs[-1]:.2f} epochs",
+        f"(x2en all-mean `kl` {span('kl')}, `ot` {span('ot')} at every budget)",
         f"`ot` − `kl` on x2en is {joined(x2en_all)} (all-mean) and {joined(x2en_low)} "
         f"(lower-resource) at {budgets} and {c.budget.max()} pairs, {every}",
         f"on LAReQA it is {tie}, {'/'.join(low)} on the lower-resource and "
