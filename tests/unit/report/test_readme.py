@@ -224,19 +224,19 @@ def answer_claims(results: Path) -> list[str]:
 
 
 def curve_claims(results: Path) -> list[str]:
-    """The README's learning-curve sentence (OT − KL at each budget), rebuilt from
-    learning_curve_comparison.tsv; "significant" and "tie" are checked against its p_adj."""
+    """The README's learning-curve sentences, rebuilt from learning_curve_comparison.tsv (OT −
+    KL at each budget; "significant" and "tie" checked against its p_adj) and
+    learning_curve.tsv (epochs per budget, each arm's x2en mean across budgets)."""
     c = pd.read_csv(results / "learning_curve_comparison.tsv", sep="\t")
     c = c[(c.lang == "mean") & (c.arm == "ot")].sort_values("budget")
 
     def diffs(task, group):
         return c[(c.task == task) & (c.group == group)]
 
-    def joined(rows):
-        vals = [_signed(v) for v in rows["diff"]]
-        return ", ".join(vals[:-1]) + " and " + vals[-1]
+    def joined(items):
+        items = list(items)
+        return ", ".join(items[:-1]) + " and " + items[-1]
 
-    budgets = ", ".join(str(b) for b in sorted(c.budget.unique())[:-1])
     x2en_all, x2en_low = diffs("x2en", "all"), diffs("x2en", "lower_resource")
     lq_all, lq_low = diffs("lareqa", "all"), diffs("lareqa", "lower_resource")
     lq_high = diffs("lareqa", "higher_resource")["diff"].round(3)
@@ -255,10 +255,11 @@ def curve_claims(results: Path) -> list[str]:
 
     epochs = sorted(curve.epochs.round(2).unique(), reverse=True)
     return [
-        f"same 300 steps, so {', '.join(f'{e:.2f}' for e in epochs[:-1])} and {epochs[-1]:.2f} epochs",
+        f"same 300 steps, so {joined(f'{e:.2f}' for e in epochs)} epochs",
         f"(x2en all-mean `kl` {span('kl')}, `ot` {span('ot')} at every budget)",
-        f"`ot` − `kl` on x2en is {joined(x2en_all)} (all-mean) and {joined(x2en_low)} "
-        f"(lower-resource) at {budgets} and {c.budget.max()} pairs, {every}",
+        f"`ot` − `kl` on x2en is {joined(map(_signed, x2en_all['diff']))} (all-mean) and "
+        f"{joined(map(_signed, x2en_low['diff']))} (lower-resource) at "
+        f"{joined(str(b) for b in sorted(c.budget.unique()))} pairs, {every}",
         f"on LAReQA it is {tie}, {'/'.join(low)} on the lower-resource and "
         f"{_signed(lq_high.min())} to {_signed(lq_high.max())} on the higher-resource group.",
     ]
@@ -269,7 +270,8 @@ def curve_claims(results: Path) -> list[str]:
 )
 def test_answer_prose_numbers_are_the_committed_tables():
     """The README's answer bullets state the committed tables' numbers: each sentence that
-    carries numbers is rebuilt from table.tsv, comparison.tsv and low_resource.tsv."""
+    carries numbers is rebuilt from table.tsv, comparison.tsv and low_resource.tsv, and the
+    learning-curve sentences from the learning-curve tables where they are committed."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     answer = " ".join(readme.split("## The answer", 1)[1].split("<!-- headline:begin")[0].split())
     claims = answer_claims(RESULTS)
