@@ -151,6 +151,12 @@ def _signed(v: float, nd: int = 3) -> str:
     return f"{v:+.{nd}f}".replace("-", "\u2212")
 
 
+def _joined(items) -> str:
+    """The README's list: "a, b and c"."""
+    items = list(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def answer_claims(results: Path) -> list[str]:
     """The sentences of the README's answer that carry numbers, rebuilt from the tables."""
     table, comp, lowres = (
@@ -179,13 +185,15 @@ def answer_claims(results: Path) -> list[str]:
         out = _signed(r.spearman_rho.item(), 2)
         return out + (f", p {r.p_value.item():.{p}f}" if p else "")
 
-    per_lang = comp[(comp.experiment == "shared") & (comp.task == "x2en") & (comp.arm == "ot")
-                    & (comp.metric == "nDCG@10") & (comp.lang != "mean")].set_index("lang")  # fmt: skip
+    def x2en_per_language(exp):
+        return comp[(comp.experiment == exp) & (comp.task == "x2en") & (comp.arm == "ot")
+                    & (comp.metric == MAIN_MEASURE["x2en"]) & (comp.lang != "mean")]  # fmt: skip
+
+    per_lang = x2en_per_language("shared").set_index("lang")
     below = per_lang[per_lang["diff"].round(3) < 0]
     tie = per_lang.index.difference(below.index)
     sig = sorted(below.index[below.p_adj < 0.05])
-    cross_x2en = comp[(comp.experiment == "cross") & (comp.task == "x2en") & (comp.lang != "mean")
-                      & (comp.metric == "nDCG@10")]  # fmt: skip
+    cross_x2en = x2en_per_language("cross")
     cross_rows = lowres[(lowres.experiment == "cross") & (lowres.quantity == "ot_minus_kl")]
     s = "shared"
     return [
@@ -233,10 +241,6 @@ def curve_claims(results: Path) -> list[str]:
     def diffs(task, group):
         return c[(c.task == task) & (c.group == group)]
 
-    def joined(items):
-        items = list(items)
-        return ", ".join(items[:-1]) + " and " + items[-1]
-
     x2en_all, x2en_low = diffs("x2en", "all"), diffs("x2en", "lower_resource")
     lq_all, lq_low = diffs("lareqa", "all"), diffs("lareqa", "lower_resource")
     lq_high = diffs("lareqa", "higher_resource")["diff"].round(3)
@@ -255,11 +259,11 @@ def curve_claims(results: Path) -> list[str]:
 
     epochs = sorted(curve.epochs.round(2).unique(), reverse=True)
     return [
-        f"same 300 steps, so {joined(f'{e:.2f}' for e in epochs)} epochs",
+        f"same 300 steps, so {_joined(f'{e:.2f}' for e in epochs)} epochs",
         f"(x2en all-mean `kl` {span('kl')}, `ot` {span('ot')} at every budget)",
-        f"`ot` − `kl` on x2en is {joined(map(_signed, x2en_all['diff']))} (all-mean) and "
-        f"{joined(map(_signed, x2en_low['diff']))} (lower-resource) at "
-        f"{joined(str(b) for b in sorted(c.budget.unique()))} pairs, {every}",
+        f"`ot` − `kl` on x2en is {_joined(map(_signed, x2en_all['diff']))} (all-mean) and "
+        f"{_joined(map(_signed, x2en_low['diff']))} (lower-resource) at "
+        f"{_joined(str(b) for b in sorted(c.budget.unique()))} pairs, {every}",
         f"on LAReQA it is {tie}, {'/'.join(low)} on the lower-resource and "
         f"{_signed(lq_high.min())} to {_signed(lq_high.max())} on the higher-resource group.",
     ]
